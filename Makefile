@@ -1,0 +1,40 @@
+# initsafe — see README.md. Targets: all (default), check, demo, bench,
+# install, clean, sanitize, fuzz.
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+BASE    := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Ipreload
+LIBFLAGS:= $(BASE) -O2 -fPIC -fvisibility=hidden -fno-strict-aliasing $(EXTRA_CFLAGS)
+LDLIB   := -shared -Wl,-z,defs -Wl,--as-needed -Wl,-z,noexecstack $(EXTRA_LDFLAGS)
+
+LIB_C   := $(wildcard preload/*.c)
+LIB_S   := $(wildcard preload/*.S)
+LIB_OBJ := $(LIB_C:preload/%.c=$(BUILD)/obj/%.o) $(LIB_S:preload/%.S=$(BUILD)/obj/%.o)
+
+all: $(BUILD)/libinitsafe.so
+
+$(BUILD)/obj/%.o: preload/%.c preload/*.h include/initsafe.h | $(BUILD)/obj
+	$(CC) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: preload/%.S | $(BUILD)/obj
+	$(CC) $(LIBFLAGS) -c -o $@ $<
+
+$(BUILD)/libinitsafe.so: $(LIB_OBJ)
+	$(CC) $(LIBFLAGS) $(LDLIB) -o $@ $(LIB_OBJ)
+
+$(BUILD)/obj $(BUILD)/tests $(BUILD)/apps:
+	mkdir -p $@
+
+include tests/tests.mk
+
+install: $(BUILD)/libinitsafe.so
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(BUILD)/libinitsafe.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 include/initsafe.h $(DESTDIR)$(PREFIX)/include/
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all install clean

@@ -1,0 +1,92 @@
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "dispatch.h"
+#include "real.h"
+#include "reaper.h"
+#include "shutdown.h"
+#include "sigtable.h"
+#include "state.h"
+
+typedef void (*plain_handler)(int);
+typedef void (*info_handler)(int, siginfo_t *, void *);
+
+static void call_app(const struct app_action *app, int sig, siginfo_t *info, void *uc)
+{
+	if (app->flags & SA_SIGINFO)
+		((info_handler)app->handler)(sig, info, uc);
+	else
+		((plain_handler)app->handler)(sig);
+}
+
+/* The kernel's default action for sig, in a process initsafe does not manage. */
+static void default_in_kernel(int sig)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t only;
+	real_sigaction(sig, &dfl, NULL);
+	sigemptyset(&only);
+	sigaddset(&only, sig);
+	pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+	raise(sig);
+}
+
+/*
+ * A forked child made behind initsafe's back (raw clone, glibc-internal
+ * fork) or a vfork child that shares PID 1's memory: behave as the kernel
+ * would with the app's action, and write nothing shared.
+ */
+static void deliver_inert(int sig, siginfo_t *info, void *uc, const struct app_action *app)
+{
+	if (app->handler == (uintptr_t)SIG_IGN)
+		return;
+	if (app->handler == (uintptr_t)SIG_DFL) {
+		default_in_kernel(sig);
+		return;
+	}
+	if (app->flags & SA_RESETHAND) {
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		real_sigaction(sig, &dfl, NULL);
+	}
+	call_app(app, sig, info, uc);
+}
+
+static void default_action(int sig)
+{
+	if (sig == SIGCHLD)
+		return;
+	if (sigbits_has(g_cfg.signals, sig))
+		shutdown_on_signal(sig);
+}
+
+/* async-signal context */
+void dispatch_signal(int sig, siginfo_t *info, void *uc)
+{
+	int saved_errno = errno;
+	struct app_action app;
+
+	sigtable_read(sig, &app);
+	if (!in_active_process()) {
+		deliver_inert(sig, info, uc, &app);
+		errno = saved_errno;
+		return;
+	}
+	if (sig == SIGCHLD)
+		reaper_wake();
+	if (app.handler == (uintptr_t)SIG_IGN) {
+		errno = saved_errno;
+		return;
+	}
+	if (app.handler == (uintptr_t)SIG_DFL) {
+		default_action(sig);
+		errno = saved_errno;
+		return;
+	}
+	if (g_cfg.forward == FORWARD_ALWAYS && sigbits_has(g_cfg.signals, sig))
+		shutdown_forward(sig);
+	if (app.flags & SA_RESETHAND)
+		sigtable_reset_handler(sig);
+	errno = saved_errno;
+	call_app(&app, sig, info, uc);
+}
