@@ -4,6 +4,7 @@
  * duties) and wire the parts; everywhere else stay inert at next to no cost.
  */
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,9 @@
 
 #include "initsafe.h"
 
+#include "children.h"
 #include "export.h"
+#include "interpose_proc.h"
 #include "log.h"
 #include "procscan.h"
 #include "real.h"
@@ -37,6 +40,14 @@ EXPORT int initsafe_active(void)
 static const char *env_lookup(const char *name)
 {
 	return getenv(name);
+}
+
+void proc_warn_children_full(void)
+{
+	static atomic_bool warned;
+	if (!atomic_exchange(&warned, true))
+		log_warn("more than %d children not yet waited for: the newest are not protected "
+			 "from the reaper", CHILDREN_SLOTS);
 }
 
 static void report_config_error(const char *line)
@@ -77,14 +88,6 @@ static void set_log_level_first(void)
 	log_set_level(level);
 }
 
-static void after_fork_in_child(void)
-{
-	if (g_active_pid == 0)
-		return;
-	g_active_pid = 0;
-	sigtable_restore_kernel();
-}
-
 static sigbits_t managed_signals(void)
 {
 	/* SIGCHLD costs nothing while the app leaves it at SIG_DFL. */
@@ -106,7 +109,7 @@ __attribute__((constructor)) static void initsafe_init(void)
 	g_is_pid1 = self == 1;
 	g_active_pid = self;
 	sigtable_init(managed_signals());
-	pthread_atfork(NULL, NULL, after_fork_in_child);
+	pthread_atfork(NULL, NULL, proc_after_fork_in_child);
 	if (g_cfg.reap)
 		reaper_start();
 	log_debug("active as %s (pid %d)", g_is_pid1 ? "PID 1" : "subreaper", (int)self);

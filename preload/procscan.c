@@ -306,3 +306,44 @@ bool procscan_maps_contain(pid_t pid, const char *needle)
 	close(fd);
 	return found;
 }
+
+/* Only pidfds are worth reading: their link is "anon_inode:[pidfd]". */
+static bool add_pidfd_target(const char *fd_name, void *ctx)
+{
+	struct pid_list *l = ctx;
+	char path[48], link[32], text[512];
+	pid_t fd;
+	if (!parse_pid(fd_name, &fd) && strcmp(fd_name, "0") != 0)
+		return true;
+	char *at = put_str(path, "/proc/self/fd/");
+	put_str(at, fd_name)[0] = '\0';
+	ssize_t n = readlink(path, link, sizeof link - 1);
+	if (n <= 0)
+		return true;
+	link[n] = '\0';
+	if (strcmp(link, "anon_inode:[pidfd]") != 0)
+		return true;
+	at = put_str(path, "/proc/self/fdinfo/");
+	put_str(at, fd_name)[0] = '\0';
+	if (read_small(path, text, sizeof text) <= 0)
+		return true;
+	const char *line = strstr(text, "Pid:");
+	if (!line)
+		return true;
+	long v = 0;
+	for (line += 4; *line == ' ' || *line == '\t'; line++)
+		;
+	for (; *line >= '0' && *line <= '9'; line++)
+		v = v * 10 + (*line - '0');
+	if (v > 0)
+		list_add(l, (pid_t)v);
+	return l->count < l->max;
+}
+
+int procscan_pidfd_pids(pid_t *out, int max)
+{
+	struct pid_list list = { .out = out, .max = max, .skip = 0 };
+	if (for_each_entry("/proc/self/fd", add_pidfd_target, &list) < 0)
+		return 0;
+	return list.count;
+}

@@ -34,4 +34,7 @@ unsigned long long procscan_start_ticks(pid_t pid);
 /* True when /proc/PID/maps of pid names a file containing needle. */
 bool procscan_maps_contain(pid_t pid, const char *needle);
 
+/* Pids of the pidfds the caller holds (/proc/self/fdinfo "Pid:"); count ≤ max. */
+int procscan_pidfd_pids(pid_t *out, int max);
+
 #endif

@@ -1,10 +1,263 @@
+/*
+ * The reaper thread. It peeks at exited children with WNOWAIT and reaps
+ * one pid at a time, never waitpid(-1): a status the app will wait for
+ * (system(), pclose(), Popen.wait(), bash's $?) must stay where it is.
+ *
+ * States and how it sleeps, all in the kernel, none periodic:
+ *  - children, none exited:   waitid(P_ALL, WEXITED|WNOWAIT) blocks.
+ *  - no child at all:         futex; a SIGCHLD hook (armed only now) or a
+ *                             fork wrapper wakes it.
+ *  - an orphan exited:        waits INITSAFE_REAP_GRACE (a raw-clone child
+ *                             of the app would be waited for by then), reaps.
+ *  - only the app's own zombies remain: futex with a backoff (1 ms .. 1 s),
+ *                             woken early by the app's wait; the one state
+ *                             with timed wake-ups, and it lasts only while
+ *                             the app has not yet waited for its child.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "children.h"
+#include "log.h"
+#include "procscan.h"
+#include "real.h"
 #include "reaper.h"
+#include "sigtable.h"
+#include "state.h"
+
+#define REAPER_STACK (64 * 1024)
+#define MAX_BATCH 256
+#define MAX_PIDFDS 64
+#define BACKOFF_MIN_MS 1
+#define BACKOFF_MAX_MS 1000
+
+static atomic_uint wake_seq;
+static atomic_bool reaper_sleeping;
+
+/* async-signal-safe */
+void reaper_wake(void)
+{
+	atomic_fetch_add(&wake_seq, 1);
+	if (atomic_load(&reaper_sleeping)) {
+		int saved_errno = errno;
+		syscall(SYS_futex, &wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		errno = saved_errno;
+	}
+}
+
+/* Sleeps until reaper_wake() after seen was read, or timeout_ms (-1: none). */
+static void sleep_until_woken(unsigned seen, long timeout_ms)
+{
+	struct timespec ts, *timeout = NULL;
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (timeout_ms % 1000) * 1000000L;
+		timeout = &ts;
+	}
+	syscall(SYS_futex, &wake_seq, FUTEX_WAIT_PRIVATE, seen, timeout, NULL, 0);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+enum peek { PEEK_NO_CHILD, PEEK_NONE_EXITED, PEEK_EXITED };
+
+static enum peek peek_children(pid_t *pid)
+{
+	siginfo_t info;
+	info.si_pid = 0;
+	if (real.waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | WNOHANG) < 0)
+		return errno == ECHILD ? PEEK_NO_CHILD : PEEK_NONE_EXITED;
+	*pid = info.si_pid;
+	return info.si_pid ? PEEK_EXITED : PEEK_NONE_EXITED;
+}
+
+static bool is_zombie_child(pid_t pid)
+{
+	siginfo_t info;
+	info.si_pid = 0;
+	return real.waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+	       info.si_pid == pid;
+}
+
+/*
+ * Pids the active process holds a pidfd for (/proc/self/fdinfo "Pid:"):
+ * a sign the app will wait for them (Go 1.23+, systemd-style code).
+ */
+static int held_pidfds(pid_t *out, int max)
+{
+	return procscan_pidfd_pids(out, max);
+}
+
+static bool in_list(pid_t pid, const pid_t *list, int count)
+{
+	for (int i = 0; i < count; i++)
+		if (list[i] == pid)
+			return true;
+	return false;
+}
+
+/* An exited child nobody will wait for: not recorded, not being spawned. */
+static bool is_orphan(pid_t pid, const pid_t *pidfds, int npidfds)
+{
+	if (children_spawn_in_flight() || in_list(pid, pidfds, npidfds))
+		return false;
+	if (!children_owns(pid, 0))
+		return true;
+	/* Recorded: still the app's, unless the pid was reused since. */
+	return !children_owns(pid, procscan_start_ticks(pid));
+}
+
+static void reap(pid_t pid)
+{
+	char comm[17] = "?", state;
+	int status;
+	bool want_log = log_enabled(LOG_INFO);
+	if (want_log)
+		procscan_stat(pid, comm, &state);
+	if (real.waitpid(pid, &status, WNOHANG) != pid)
+		return;
+	if (!want_log)
+		return;
+	if (WIFSIGNALED(status))
+		log_info("reaped orphan %d (%s) killed by signal %d", (int)pid, comm, WTERMSIG(status));
+	else
+		log_info("reaped orphan %d (%s) exit %d", (int)pid, comm, WEXITSTATUS(status));
+}
+
+/* Exited children that are orphans: head first, then the others found in /proc. */
+static int collect_orphans(pid_t head, pid_t *out, int max)
+{
+	pid_t children[MAX_BATCH], pidfds[MAX_PIDFDS];
+	int npidfds = held_pidfds(pidfds, MAX_PIDFDS);
+	int count = 0;
+	if (is_orphan(head, pidfds, npidfds))
+		out[count++] = head;
+	int nchildren = procscan_children(getpid(), children, MAX_BATCH);
+	for (int i = 0; i < nchildren && count < max; i++)
+		if (children[i] != head && is_zombie_child(children[i]) &&
+		    is_orphan(children[i], pidfds, npidfds))
+			out[count++] = children[i];
+	return count;
+}
+
+/* Returns false when every exited child is the app's to wait for. */
+static bool reap_orphans(pid_t head)
+{
+	pid_t batch[MAX_BATCH], pidfds[MAX_PIDFDS];
+	int count = collect_orphans(head, batch, MAX_BATCH);
+	if (count == 0)
+		return false;
+	/* Let the app wait for a child it made behind our back (raw clone). */
+	if (g_cfg.reap_grace_ms)
+		sleep_ms(g_cfg.reap_grace_ms);
+	int npidfds = held_pidfds(pidfds, MAX_PIDFDS);
+	for (int i = 0; i < count; i++)
+		if (is_orphan(batch[i], pidfds, npidfds))
+			reap(batch[i]);
+	return true;
+}
+
+static void wait_for_any_child(void)
+{
+	siginfo_t info;
+	sigtable_set_chld_hook(false);
+	real.waitid(P_ALL, 0, &info, WEXITED | WNOWAIT);
+}
+
+/* No child: only a SIGCHLD (an orphan that arrived silently died) or a fork wakes us. */
+static void wait_for_first_child(void)
+{
+	pid_t pid;
+	unsigned seen = atomic_load(&wake_seq);
+	atomic_store(&reaper_sleeping, true);
+	sigtable_set_chld_hook(true);
+	/* An orphan may have arrived and died before the hook was armed. */
+	if (peek_children(&pid) == PEEK_NO_CHILD)
+		sleep_until_woken(seen, -1);
+	atomic_store(&reaper_sleeping, false);
+}
+
+static void wait_for_app(long *backoff_ms)
+{
+	unsigned seen = atomic_load(&wake_seq);
+	atomic_store(&reaper_sleeping, true);
+	sleep_until_woken(seen, *backoff_ms);
+	atomic_store(&reaper_sleeping, false);
+	*backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+}
+
+static bool reap_head_at_once(pid_t head)
+{
+	if (g_cfg.reap_grace_ms != 0 || children_spawn_in_flight())
+		return false;
+	pid_t pidfds[MAX_PIDFDS];
+	int npidfds = held_pidfds(pidfds, MAX_PIDFDS);
+	if (!is_orphan(head, pidfds, npidfds))
+		return false;
+	reap(head);
+	return true;
+}
+
+static void *reaper_main(void *unused)
+{
+	long backoff_ms = BACKOFF_MIN_MS;
+	(void)unused;
+	for (;;) {
+		pid_t head = 0;
+		switch (peek_children(&head)) {
+		case PEEK_NO_CHILD:
+			wait_for_first_child();
+			backoff_ms = BACKOFF_MIN_MS;
+			continue;
+		case PEEK_NONE_EXITED:
+			wait_for_any_child();
+			backoff_ms = BACKOFF_MIN_MS;
+			continue;
+		case PEEK_EXITED:
+			break;
+		}
+		if (reap_head_at_once(head) || reap_orphans(head))
+			backoff_ms = BACKOFF_MIN_MS;
+		else
+			wait_for_app(&backoff_ms);
+	}
+	return NULL;
+}
 
 int reaper_start(void)
 {
-	return 0;
-}
+	pthread_attr_t attr;
+	pthread_t thread;
+	sigset_t all, saved;
 
-void reaper_wake(void)
-{
+	/* Created with every signal blocked: it must never take the app's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, REAPER_STACK);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&thread, &attr, reaper_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (rc != 0) {
+		log_error("cannot start the reaper thread (%s); orphans will not be reaped",
+			  strerror(rc));
+		return -1;
+	}
+	pthread_setname_np(thread, "initsafe-reap");
+	return 0;
 }
