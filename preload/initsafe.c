@@ -15,6 +15,7 @@
 
 #include "children.h"
 #include "export.h"
+#include "interpose_exit.h"
 #include "interpose_proc.h"
 #include "log.h"
 #include "procscan.h"
@@ -110,6 +111,7 @@ __attribute__((constructor)) static void initsafe_init(void)
 	g_active_pid = self;
 	sigtable_init(managed_signals());
 	pthread_atfork(NULL, NULL, proc_after_fork_in_child);
+	exit_drain_install();
 	if (g_cfg.reap)
 		reaper_start();
 	log_debug("active as %s (pid %d)", g_is_pid1 ? "PID 1" : "subreaper", (int)self);

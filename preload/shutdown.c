@@ -138,6 +138,9 @@ static int kill_remaining(unsigned grace_ms)
 
 int shutdown_wait_then_kill(unsigned grace_ms)
 {
+	reap_children();
+	if (!others_exist())
+		return 0;
 	sigtable_set_chld_hook(true);
 	if (wait_until_gone(now_ms() + grace_ms))
 		return 0;
@@ -179,4 +182,20 @@ void shutdown_on_signal(int sig)
 	shutdown_signal_others(forward);
 	shutdown_wait_then_kill(g_cfg.grace_ms);
 	exit_for_signal(sig);
+}
+
+void shutdown_drain(int exit_code)
+{
+	char name[16];
+	if (!g_cfg.drain || !in_active_process() || !shutdown_claim())
+		return;
+	reap_children();
+	/* Alone: leave at once, no sleep and no scan. */
+	if (!others_exist())
+		return;
+	int term = g_cfg.rewrite[SIGTERM] ? g_cfg.rewrite[SIGTERM] : SIGTERM;
+	log_info("exit %d: sending %s to the other processes, grace %ums", exit_code,
+		 name_of(term, name), g_cfg.grace_ms);
+	shutdown_signal_others(term);
+	shutdown_wait_then_kill(g_cfg.grace_ms);
 }

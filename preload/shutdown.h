@@ -25,6 +25,14 @@ void shutdown_signal_others(int sig);
  */
 int shutdown_wait_then_kill(unsigned grace_ms);
 
+/*
+ * The active process is leaving on its own (exit, return from main, _exit)
+ * with exit_code: send TERM (or its rewrite) to the others, wait up to the
+ * grace while reaping, SIGKILL the rest. Returns at once when alone, when
+ * INITSAFE_DRAIN is off, in any other process, or when a shutdown ran.
+ */
+void shutdown_drain(int exit_code);
+
 /* True once a shutdown has begun (signal or drain). */
 bool shutdown_started(void);
 
