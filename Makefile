@@ -13,7 +13,9 @@ LIB_C   := $(wildcard preload/*.c)
 LIB_S   := $(wildcard preload/*.S)
 LIB_OBJ := $(LIB_C:preload/%.c=$(BUILD)/obj/%.o) $(LIB_S:preload/%.S=$(BUILD)/obj/%.o)
 
-all: $(BUILD)/libinitsafe.so
+CRASH_MOD := $(BUILD)/libinitsafe-crash.so
+
+all: $(BUILD)/libinitsafe.so $(CRASH_MOD)
 
 $(BUILD)/obj/%.o: preload/%.c preload/*.h include/initsafe.h | $(BUILD)/obj
 	$(CC) $(LIBFLAGS) -c -o $@ $<
@@ -24,14 +26,18 @@ $(BUILD)/obj/%.o: preload/%.S | $(BUILD)/obj
 $(BUILD)/libinitsafe.so: $(LIB_OBJ)
 	$(CC) $(LIBFLAGS) $(LDLIB) -o $@ $(LIB_OBJ)
 
+# The unwinder is a module of its own: only an active PID 1 loads it.
+$(CRASH_MOD): preload/crashmod/crash_unwind.c preload/crashmod/crash_module.h
+	$(CC) $(LIBFLAGS) $(LDLIB) -Ipreload/crashmod -o $@ $< -lunwind
+
 $(BUILD)/obj $(BUILD)/tests $(BUILD)/apps:
 	mkdir -p $@
 
 include tests/tests.mk
 
-install: $(BUILD)/libinitsafe.so
+install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
-	install -m 0755 $(BUILD)/libinitsafe.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(BUILD)/libinitsafe.so $(CRASH_MOD) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/initsafe.h $(DESTDIR)$(PREFIX)/include/
 
 clean:

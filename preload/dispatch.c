@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "dispatch.h"
 #include "real.h"
 #include "reaper.h"
@@ -52,11 +53,13 @@ static void deliver_inert(int sig, siginfo_t *info, void *uc, const struct app_a
 	call_app(app, sig, info, uc);
 }
 
-static void default_action(int sig)
+static void default_action(int sig, siginfo_t *info, void *uc)
 {
 	if (sig == SIGCHLD)
 		return;
-	if (sigbits_has(g_cfg.signals, sig))
+	if (crash_is_crash_signal(sig))
+		crash_on_signal(sig, info, uc);
+	else if (sigbits_has(g_cfg.signals, sig))
 		shutdown_on_signal(sig);
 }
 
@@ -79,7 +82,7 @@ void dispatch_signal(int sig, siginfo_t *info, void *uc)
 		return;
 	}
 	if (app.handler == (uintptr_t)SIG_DFL) {
-		default_action(sig);
+		default_action(sig, info, uc);
 		errno = saved_errno;
 		return;
 	}

@@ -14,6 +14,7 @@
 #include "initsafe.h"
 
 #include "children.h"
+#include "crash.h"
 #include "export.h"
 #include "interpose_exit.h"
 #include "interpose_proc.h"
@@ -92,7 +93,7 @@ static void set_log_level_first(void)
 static sigbits_t managed_signals(void)
 {
 	/* SIGCHLD costs nothing while the app leaves it at SIG_DFL. */
-	return g_cfg.signals | SIGBIT(SIGCHLD);
+	return g_cfg.signals | SIGBIT(SIGCHLD) | (g_cfg.crash ? crash_signals() : 0);
 }
 
 __attribute__((constructor)) static void initsafe_init(void)
@@ -109,6 +110,8 @@ __attribute__((constructor)) static void initsafe_init(void)
 	}
 	g_is_pid1 = self == 1;
 	g_active_pid = self;
+	if (g_cfg.crash)
+		crash_init();
 	sigtable_init(managed_signals());
 	pthread_atfork(NULL, NULL, proc_after_fork_in_child);
 	exit_drain_install();

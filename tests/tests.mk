@@ -23,7 +23,7 @@ $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c te
 $(BUILD)/apps/%: tests/apps/%.c | $(BUILD)/apps
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpthread
 
-tests: $(BUILD)/libinitsafe.so $(UNIT_BINS) $(INTEG_BINS) $(APP_BINS)
+tests: $(BUILD)/libinitsafe.so $(CRASH_MOD) $(UNIT_BINS) $(INTEG_BINS) $(APP_BINS)
 
 check: deps
 	$(MAKE) tests
