@@ -35,23 +35,7 @@ uint32_t children_now_tick(void)
 	return (uint32_t)((uint64_t)ts.tv_sec * 100 + (uint64_t)ts.tv_nsec / 10000000 + 1);
 }
 
-bool children_add(pid_t pid, uint32_t tick)
-{
-	unsigned at = home_of(pid);
-	uint64_t entry = pack(pid, tick ? tick : 1);
-	for (unsigned probe = 0; probe < CHILDREN_SLOTS; probe++) {
-		_Atomic uint64_t *slot = &slots[(at + probe) % CHILDREN_SLOTS];
-		uint64_t seen = atomic_load_explicit(slot, memory_order_relaxed);
-		/* A stale entry for the same pid (reused pid) is replaced. */
-		if (seen != 0 && slot_pid(seen) != pid)
-			continue;
-		if (atomic_compare_exchange_strong(slot, &seen, entry))
-			return true;
-		probe--;  /* lost a race for this slot: look at it again */
-	}
-	return false;
-}
-
+/* Deletions leave holes, so a lookup walks the whole table (2048 loads). */
 static _Atomic uint64_t *find(pid_t pid, uint64_t *value)
 {
 	unsigned at = home_of(pid);
@@ -64,6 +48,23 @@ static _Atomic uint64_t *find(pid_t pid, uint64_t *value)
 		}
 	}
 	return NULL;
+}
+
+bool children_add(pid_t pid, uint32_t tick)
+{
+	uint64_t entry = pack(pid, tick ? tick : 1);
+	uint64_t stale;
+	/* A stale entry for the same pid (a reused pid) is replaced. */
+	_Atomic uint64_t *slot = find(pid, &stale);
+	if (slot && atomic_compare_exchange_strong(slot, &stale, entry))
+		return true;
+	unsigned at = home_of(pid);
+	for (unsigned probe = 0; probe < CHILDREN_SLOTS; probe++) {
+		uint64_t empty = 0;
+		if (atomic_compare_exchange_strong(&slots[(at + probe) % CHILDREN_SLOTS], &empty, entry))
+			return true;
+	}
+	return false;
 }
 
 bool children_remove(pid_t pid)

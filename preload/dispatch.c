@@ -89,7 +89,7 @@ void dispatch_signal(int sig, siginfo_t *info, void *uc)
 	if (g_cfg.forward == FORWARD_ALWAYS && sigbits_has(g_cfg.signals, sig))
 		shutdown_forward(sig);
 	if (app.flags & SA_RESETHAND)
-		sigtable_reset_handler(sig);
+		sigtable_reset_handler(sig, app.handler);
 	errno = saved_errno;
 	call_app(&app, sig, info, uc);
 }

@@ -225,8 +225,12 @@ int sigtable_sigaction(int sig, const struct sigaction *act, struct sigaction *o
 	return rc;
 }
 
-/* The kernel only replaces the handler; flags and mask stay (async-signal-safe). */
-void sigtable_reset_handler(int sig)
+/*
+ * The kernel only replaces the handler; flags and mask stay. Another thread
+ * may have set a new action since this delivery began: that one is kept,
+ * as the kernel's reset is atomic with the delivery. Async-signal-safe.
+ */
+void sigtable_reset_handler(int sig, uintptr_t delivered)
 {
 	sigset_t saved;
 	struct slot *s = &slots[sig];
@@ -235,9 +239,11 @@ void sigtable_reset_handler(int sig)
 	block_all(&saved);
 	slot_lock(s);
 	slot_load(s, &app);
-	app.handler = (uintptr_t)SIG_DFL;
-	if (install_kernel(sig, &app) == 0)
-		slot_store(s, &app);
+	if (app.handler == delivered) {
+		app.handler = (uintptr_t)SIG_DFL;
+		if (install_kernel(sig, &app) == 0)
+			slot_store(s, &app);
+	}
 	slot_unlock(s);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }

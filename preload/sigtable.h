@@ -34,8 +34,11 @@ int sigtable_sigaction(int sig, const struct sigaction *act, struct sigaction *o
 /* Async-signal-safe snapshot of the app's action for sig. */
 void sigtable_read(int sig, struct app_action *out);
 
-/* SA_RESETHAND fired: the app's handler becomes SIG_DFL. Async-signal-safe. */
-void sigtable_reset_handler(int sig);
+/*
+ * SA_RESETHAND fired for the handler delivered: it becomes SIG_DFL, unless
+ * the app set another action meanwhile. Async-signal-safe.
+ */
+void sigtable_reset_handler(int sig, uintptr_t delivered);
 
 /*
  * While armed, a SIGCHLD the app leaves at SIG_DFL still reaches the
