@@ -34,6 +34,7 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/apps:
 	mkdir -p $@
 
 include tests/tests.mk
+include demo/demo.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

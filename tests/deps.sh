@@ -8,7 +8,8 @@ need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 want() { have_pkg "$1" || need+=("$1"); }
 
-for pkg in build-essential libcmocka-dev libunwind-dev util-linux python3 procps "$@"; do
+for pkg in build-essential libcmocka-dev libunwind-dev util-linux python3 procps \
+	redis-server redis-tools nginx-light runc "$@"; do
 	want "$pkg"
 done
 command -v clang >/dev/null || need+=(clang)

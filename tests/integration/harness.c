@@ -218,16 +218,40 @@ static void free_env(char **envp)
 	free(envp);
 }
 
+/*
+ * A sanitized build of the library (make sanitize) needs its runtime
+ * loaded first: H_SANITIZER_RUNTIME names it, and the sanitizer's options
+ * pass through.
+ */
+static const char *const passed_through[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS" };
+#define N_PASSED (sizeof passed_through / sizeof passed_through[0])
+
+static char *preload_value(const char *preload_path)
+{
+	const char *runtime = getenv("H_SANITIZER_RUNTIME");
+	if (runtime && *runtime)
+		return join3(runtime, ":", preload_path);
+	return xstrdup(preload_path);
+}
+
 /* Minimal env, then LD_PRELOAD if preload_path, then extra. NULL on error. */
 static char **build_env(const char *preload_path, const char *const *extra)
 {
-	size_t n = 0, room = 4 + count_entries(extra);
+	size_t n = 0, room = 4 + N_PASSED + count_entries(extra);
 	char **envp = xrealloc(NULL, room * sizeof *envp);
 
 	envp[n++] = xstrdup("PATH=" MINIMAL_PATH);
 	envp[n++] = xstrdup("HOME=" MINIMAL_HOME);
-	if (preload_path)
-		envp[n++] = join3("LD_PRELOAD=", preload_path, "");
+	for (size_t i = 0; i < N_PASSED; i++) {
+		const char *value = getenv(passed_through[i]);
+		if (value)
+			envp[n++] = join3(passed_through[i], "=", value);
+	}
+	if (preload_path) {
+		char *value = preload_value(preload_path);
+		envp[n++] = join3("LD_PRELOAD=", value, "");
+		free(value);
+	}
 	for (size_t i = 0; extra && extra[i]; i++)
 		envp[n++] = xstrdup(extra[i]);
 	envp[n] = NULL;
