@@ -9,6 +9,9 @@ INTEG_SRCS  := $(wildcard tests/integration/test_*.c)
 INTEG_BINS  := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 APP_SRCS    := $(wildcard tests/apps/*.c)
 APP_BINS    := $(APP_SRCS:tests/apps/%.c=$(BUILD)/apps/%)
+APP_CXX_SRCS:= $(wildcard tests/apps/*.cc)
+APP_BINS    += $(APP_CXX_SRCS:tests/apps/%.cc=$(BUILD)/apps/%)
+CXX         ?= c++
 
 # Each unit test names the library sources it needs in a "// sources:" line.
 unit_sources = $(shell sed -n 's|^// sources: *||p' $(1))
@@ -22,6 +25,9 @@ $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c te
 
 $(BUILD)/apps/%: tests/apps/%.c | $(BUILD)/apps
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpthread
+
+$(BUILD)/apps/%: tests/apps/%.cc | $(BUILD)/apps
+	$(CXX) -std=c++17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wshadow $(EXTRA_CFLAGS) -o $@ $< -lpthread $(EXTRA_LDFLAGS)
 
 tests: $(BUILD)/libinitsafe.so $(CRASH_MOD) $(UNIT_BINS) $(INTEG_BINS) $(APP_BINS)
 
