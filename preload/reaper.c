@@ -5,8 +5,9 @@
  *
  * States and how it sleeps, all in the kernel, none periodic:
  *  - children, none exited:   waitid(P_ALL, WEXITED|WNOWAIT) blocks.
- *  - no child at all:         futex; a SIGCHLD hook (armed only now) or a
- *                             fork wrapper wakes it.
+ *  - no child at all:         the idle child (sentinel.h) keeps waitid
+ *                             blocking; without it, a futex that a SIGCHLD
+ *                             hook (armed only then) or a fork wakes.
  *  - an orphan exited:        waits INITSAFE_REAP_GRACE (a raw-clone child
  *                             of the app would be waited for by then), reaps.
  *  - only the app's own zombies remain: futex with a backoff (1 ms .. 1 s),
@@ -31,6 +32,7 @@
 #include "procscan.h"
 #include "real.h"
 #include "reaper.h"
+#include "sentinel.h"
 #include "sigtable.h"
 #include "state.h"
 
@@ -79,7 +81,7 @@ static enum peek peek_children(pid_t *pid)
 {
 	siginfo_t info;
 	info.si_pid = 0;
-	if (real.waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | WNOHANG) < 0)
+	if (real.waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | WNOHANG | __WALL) < 0)
 		return errno == ECHILD ? PEEK_NO_CHILD : PEEK_NONE_EXITED;
 	*pid = info.si_pid;
 	return info.si_pid ? PEEK_EXITED : PEEK_NONE_EXITED;
@@ -128,7 +130,7 @@ static void reap(pid_t pid)
 	bool want_log = log_enabled(LOG_INFO);
 	if (want_log)
 		procscan_stat(pid, comm, &state);
-	if (real.waitpid(pid, &status, WNOHANG) != pid)
+	if (real.waitpid(pid, &status, WNOHANG | __WALL) != pid)
 		return;
 	if (!want_log)
 		return;
@@ -175,13 +177,18 @@ static void wait_for_any_child(void)
 {
 	siginfo_t info;
 	sigtable_set_chld_hook(false);
-	real.waitid(P_ALL, 0, &info, WEXITED | WNOWAIT);
+	real.waitid(P_ALL, 0, &info, WEXITED | WNOWAIT | __WALL);
 }
 
-/* No child: only a SIGCHLD (an orphan that arrived silently died) or a fork wakes us. */
+/*
+ * No child at all. The idle child makes waitid block again; failing that,
+ * only a SIGCHLD (an orphan that arrived silently died) or a fork wakes us.
+ */
 static void wait_for_first_child(void)
 {
 	pid_t pid;
+	if (sentinel_ensure())
+		return;
 	unsigned seen = atomic_load(&wake_seq);
 	atomic_store(&reaper_sleeping, true);
 	sigtable_set_chld_hook(true);
@@ -229,6 +236,11 @@ static void *reaper_main(void *unused)
 			continue;
 		case PEEK_EXITED:
 			break;
+		}
+		if (head == sentinel_pid()) {
+			real.waitpid(head, NULL, WNOHANG | __WCLONE);
+			sentinel_gone(head);
+			continue;
 		}
 		if (reap_head_at_once(head) || reap_orphans(head))
 			backoff_ms = BACKOFF_MIN_MS;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "procscan.h"
 #include "real.h"
+#include "sentinel.h"
 #include "shutdown.h"
 #include "sigtable.h"
 #include "state.h"
@@ -138,6 +139,7 @@ static int kill_remaining(unsigned grace_ms)
 
 int shutdown_wait_then_kill(unsigned grace_ms)
 {
+	sentinel_stop();
 	reap_children();
 	if (!others_exist())
 		return 0;
@@ -189,6 +191,7 @@ void shutdown_drain(int exit_code)
 	char name[16];
 	if (!g_cfg.drain || !in_active_process() || !shutdown_claim())
 		return;
+	sentinel_stop();
 	reap_children();
 	/* Alone: leave at once, no sleep and no scan. */
 	if (!others_exist())

@@ -721,6 +721,19 @@ static bool in_namespace(const struct h_ns_impl *p, pid_t pid)
 	return stat(path, &st) == 0 && st.st_dev == p->ns_dev && st.st_ino == p->ns_ino;
 }
 
+/* initsafe's idle child (preload/sentinel.h) is not one of the app's processes. */
+static bool is_initsafe_idle(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool idle = fgets(comm, sizeof comm, f) && strcmp(comm, "initsafe-idle\n") == 0;
+	fclose(f);
+	return idle;
+}
+
 static int count_members(struct h_ns *ns, bool zombies_only)
 {
 	DIR *dir = opendir("/proc");
@@ -733,6 +746,8 @@ static int count_members(struct h_ns *ns, bool zombies_only)
 		char *end, state;
 		long pid = strtol(entry->d_name, &end, 10);
 		if (*end || pid <= 0 || !in_namespace(ns->impl, (pid_t)pid))
+			continue;
+		if (is_initsafe_idle((pid_t)pid))
 			continue;
 		if (!read_stat((pid_t)pid, &state, NULL))
 			continue;

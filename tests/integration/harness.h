@@ -121,7 +121,8 @@ int h_enter(struct h_ns *ns, char *const argv[], const char *const env[], bool w
 
 /*
  * Processes of the namespace seen from the host /proc (PID 1 included):
- * those in state Z, all of them. With no_pid_ns, "the namespace" is the
+ * those in state Z, all of them. initsafe's idle child (comm
+ * "initsafe-idle", see preload/sentinel.h) is not counted. With no_pid_ns, "the namespace" is the
  * child and its descendants. -1 on error.
  */
 int h_count_zombies(struct h_ns *ns);
