@@ -121,7 +121,8 @@ exp_pid1() {
 				--exec-at 0 "ps -o pid=,ppid=,comm= >$d/ps.tmp && exec mv $d/ps.tmp $d/ps" \
 				--stop-on "$d/ps" --stop-after 0 --signal KILL -- "${cmd[@]}"
 			one=$(awk '$1 == 1 { print $3 }' "$d/ps")
-			pid1s+=("${one:-?} ($(app_processes "$d/ps" | awk -F', ' '{ print NF }'))")
+			# initsafe's idle child (initsafe-idle) is listed, not counted as the app's.
+			pid1s+=("${one:-?} ($(app_processes "$d/ps" | tr ',' '\n' | grep -vc 'initsafe-idle'))")
 			procs+=("$form: $(app_processes "$d/ps")")
 			if [ "$s" = initsafe ]; then
 				local want
