@@ -20,8 +20,10 @@ unit_sources = $(shell sed -n 's|^// sources: *||p' $(1))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $$(call unit_sources,tests/unit/test_%.c) preload/*.h | $(BUILD)/tests
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(call unit_sources,$<) $(TEST_LIBS)
 
-$(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h | $(BUILD)/tests
-	$(CC) $(TEST_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c $(TEST_LIBS)
+$(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c tests/integration/harness.h \
+		tests/integration/check.c tests/integration/check.h | $(BUILD)/tests
+	$(CC) $(TEST_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c \
+		tests/integration/check.c $(TEST_LIBS)
 
 $(BUILD)/apps/%: tests/apps/%.c | $(BUILD)/apps
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpthread

@@ -18,13 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "harness.h"
 #include "initsafe.h"
 
 #define SH "/bin/sh"
-#define PYTHON "/usr/bin/python3"
-/* For what should happen at once: only reached when something is wrong. */
-#define LONG_MS 10000
 /* "Promptly", on a loaded 2-core machine. */
 #define PROMPT_MS 1000
 
@@ -38,94 +36,11 @@
 
 /* ---- helpers ---- */
 
-static void dump(const char *out, const char *err)
-{
-	print_message("---- stdout ----\n%s---- stderr ----\n%s----------------\n", out, err);
-}
-
-static void dump_result(const struct h_result *res)
-{
-	print_message("status=%#x exit_code=%d signaled=%d term_sig=%d timed_out=%d "
-		      "ms_since_kill=%lld ms_total=%lld\n",
-		      (unsigned)res->status, res->exit_code, res->signaled, res->term_sig,
-		      res->timed_out, res->ms_since_kill, res->ms_total);
-	dump(res->out, res->err);
-}
-
-/* Fails the test, showing everything about res, when ok is false. */
-static void expect_at(bool ok, const char *text, const struct h_result *res, int line)
-{
-	if (ok)
-		return;
-	dump_result(res);
-	fail_msg("line %d: expected %s", line, text);
-}
-#define EXPECT(res, cond) expect_at((cond), #cond, (res), __LINE__)
-
-static void wait_output_at(struct h_ns *ns, const char *needle, int line)
-{
-	if (h_wait_output(ns, needle, LONG_MS))
-		return;
-	dump(h_out(ns), h_err(ns));
-	fail_msg("line %d: \"%s\" never appeared", line, needle);
-}
-#define WAIT_OUTPUT(ns, needle) wait_output_at((ns), (needle), __LINE__)
-
-static void start(struct h_ns *ns, struct h_opts opts)
-{
-	assert_int_equal(h_start(ns, &opts), 0);
-}
-
-/* Starts build/apps/<app> with opts (whose argv is ignored). */
-static void start_app(struct h_ns *ns, const char *app, struct h_opts opts)
-{
-	char rel[128];
-	snprintf(rel, sizeof rel, "apps/%s", app);
-	char *path = h_path(rel);
-	char *argv[] = { path, NULL };
-	opts.argv = argv;
-	int rc = h_start(ns, &opts);
-	free(path);
-	assert_int_equal(rc, 0);
-}
-
 /* PID 1 is `sh -c 'sh -c "$1"; true'` and the inner shell runs inner. */
 static void start_nested_shell(struct h_ns *ns, const char *inner, const char *const *env, bool preload)
 {
 	char *argv[] = { SH, "-c", OUTER_SCRIPT, "sh", (char *)inner, NULL };
-	start(ns, (struct h_opts){ .argv = argv, .env = env, .preload = preload });
-}
-
-static void finish(struct h_ns *ns, struct h_result *res)
-{
-	assert_int_equal(h_finish(ns, LONG_MS, res), 0);
-}
-
-/* The start of the line after line; NULL at the end of the text. */
-static const char *next_line(const char *line)
-{
-	const char *newline = strchr(line, '\n');
-	return newline && newline[1] ? newline + 1 : NULL;
-}
-
-#define FOR_EACH_LINE(line, text) \
-	for (const char *line = (text); line && *line; line = next_line(line))
-
-/* The first line of text that starts with prefix, as a heap string; NULL if none. */
-static char *line_starting(const char *text, const char *prefix)
-{
-	FOR_EACH_LINE(line, text)
-		if (strncmp(line, prefix, strlen(prefix)) == 0)
-			return strndup(line, strcspn(line, "\n"));
-	return NULL;
-}
-
-static int count_lines_starting(const char *text, const char *prefix)
-{
-	int count = 0;
-	FOR_EACH_LINE(line, text)
-		count += strncmp(line, prefix, strlen(prefix)) == 0;
-	return count;
+	ck_start(ns, (struct h_opts){ .argv = argv, .env = env, .preload = preload });
 }
 
 /* number appears in text with no digit right before or after it. */
@@ -169,10 +84,10 @@ static void test_shell_form_exits_143_on_term(void **state)
 	struct h_result res;
 	char *argv[] = { SH, "-c", "sleep 1000; true", NULL };
 
-	start(&ns, (struct h_opts){ .argv = argv, .preload = true });
+	ck_start(&ns, (struct h_opts){ .argv = argv, .preload = true });
 	assert_true(h_wait_procs(&ns, 2, LONG_MS));
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, !res.timed_out);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
@@ -188,7 +103,7 @@ static void test_shell_form_child_receives_term(void **state)
 	start_nested_shell(&ns, TERM_TRAP SAY_READY SPIN, NULL, true);
 	WAIT_OUTPUT(&ns, "child-ready");
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
 	EXPECT(&res, strstr(res.err, "got-term") != NULL);
@@ -203,12 +118,12 @@ static void test_shell_form_without_preload_ignores_term(void **state)
 	struct h_result res;
 	char *argv[] = { SH, "-c", "sleep 1000; true", NULL };
 
-	start(&ns, (struct h_opts){ .argv = argv, .preload = false });
+	ck_start(&ns, (struct h_opts){ .argv = argv, .preload = false });
 	assert_true(h_wait_procs(&ns, 2, LONG_MS));
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
 	assert_false(h_wait_exit(&ns, PROMPT_MS));
 	assert_int_equal(h_kill(&ns, SIGKILL), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.signaled && res.term_sig == SIGKILL);
 	h_result_free(&res);
 }
@@ -221,10 +136,10 @@ static void test_default_action_exit_code(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_idle", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "core_idle", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	assert_int_equal(h_kill(&ns, sig), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, !res.signaled);
 	EXPECT(&res, res.exit_code == 128 + sig);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
@@ -240,12 +155,12 @@ static char *handler_report(bool preload)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_handlers", (struct h_opts){ .preload = preload });
+	ck_start_app(&ns, "core_handlers", (struct h_opts){ .preload = preload });
 	WAIT_OUTPUT(&ns, "ready");
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 0 && !res.signaled);
-	char *line = line_starting(res.out, "sig=");
+	char *line = ck_line_starting(res.out, "sig=");
 	EXPECT(&res, line != NULL);
 	h_result_free(&res);
 	return line;
@@ -273,10 +188,10 @@ static void test_signal_handler_restarts_read(void **state)
 	struct h_result res;
 	const char *env[] = { "INITSAFE_SIGNALS=TERM,INT,HUP,QUIT,USR1", NULL };
 
-	start_app(&ns, "core_restart", (struct h_opts){ .env = env, .preload = true });
+	ck_start_app(&ns, "core_restart", (struct h_opts){ .env = env, .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	assert_int_equal(h_kill(&ns, SIGUSR1), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 0);
 	EXPECT(&res, strstr(res.out, "handler=on_usr1 restart=1 self_blocked=1\n") != NULL);
 	EXPECT(&res, strstr(res.out, "read=4 data=ping\n") != NULL);
@@ -291,8 +206,8 @@ static char *readback_output(bool preload, bool no_pid_ns)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_readback", (struct h_opts){ .preload = preload, .no_pid_ns = no_pid_ns });
-	finish(&ns, &res);
+	ck_start_app(&ns, "core_readback", (struct h_opts){ .preload = preload, .no_pid_ns = no_pid_ns });
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 0);
 	EXPECT(&res, strstr(res.out, "\nend\n") != NULL);
 	char *out = res.out;
@@ -323,23 +238,23 @@ static void test_resethand_then_default_action(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_resethand", (struct h_opts){ .no_pid_ns = true });
+	ck_start_app(&ns, "core_resethand", (struct h_opts){ .no_pid_ns = true });
 	WAIT_OUTPUT(&ns, "ready");
 	h_kill(&ns, SIGTERM);
 	WAIT_OUTPUT(&ns, "after:");
-	char *reference = line_starting(h_out(&ns), "after:");
+	char *reference = ck_line_starting(h_out(&ns), "after:");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.signaled && res.term_sig == SIGTERM);
 	h_result_free(&res);
 
-	start_app(&ns, "core_resethand", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "core_resethand", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	h_kill(&ns, SIGTERM);
 	WAIT_OUTPUT(&ns, "after:");
-	char *seen = line_starting(h_out(&ns), "after:");
+	char *seen = ck_line_starting(h_out(&ns), "after:");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, strstr(res.out, "handled\n") != NULL);
 	EXPECT(&res, res.exit_code == 143);
 	h_result_free(&res);
@@ -358,12 +273,12 @@ static void test_sig_ign_is_honoured(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_ignore", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "core_ignore", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	h_kill(&ns, SIGTERM);
 	assert_false(h_wait_exit(&ns, PROMPT_MS));
 	h_kill(&ns, SIGKILL);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.signaled && res.term_sig == SIGKILL);
 	h_result_free(&res);
 }
@@ -376,10 +291,10 @@ static void test_signalfd_app_reads_term(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_signalfd", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "core_signalfd", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 0 && !res.signaled);
 	EXPECT(&res, strstr(res.out, "got TERM from signalfd\n") != NULL);
 	h_result_free(&res);
@@ -397,7 +312,7 @@ static void test_rewrite_term_to_quit(void **state)
 	start_nested_shell(&ns, QUIT_TRAP TERM_TRAP SAY_READY SPIN, env, true);
 	WAIT_OUTPUT(&ns, "child-ready");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, strstr(res.err, "got-quit") != NULL);
 	EXPECT(&res, strstr(res.err, "got-term") == NULL);
@@ -430,9 +345,9 @@ static void test_grace_expiry_kills_and_says_so(void **state)
 
 	start_nested_shell(&ns, IGNORE_TERM "echo child-pid=$$ >&2; " SPIN, env, true);
 	WAIT_OUTPUT(&ns, "child-pid=");
-	long child = strtol(strstr(h_err(&ns), "child-pid=") + strlen("child-pid="), NULL, 10);
+	long child = ck_number_after(h_err(&ns), "child-pid=");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill >= 500 && res.ms_since_kill <= 5000);
 	EXPECT(&res, child > 1 && reports_kill_of(res.err, child));
@@ -455,12 +370,11 @@ static void test_python_keyboard_interrupt(void **state)
 			 "  print('KeyboardInterrupt', flush=True); sys.exit(7)",
 			 NULL };
 
-	if (access(PYTHON, X_OK) != 0)
-		fail_msg(PYTHON " is missing: install python3 (CI does), this test needs it");
-	start(&ns, (struct h_opts){ .argv = argv, .preload = true });
+	ck_require_python();
+	ck_start(&ns, (struct h_opts){ .argv = argv, .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	h_kill(&ns, SIGINT);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 7);
 	EXPECT(&res, strstr(res.out, "KeyboardInterrupt") != NULL);
 	h_result_free(&res);
@@ -476,16 +390,16 @@ struct bad_setting {
 
 static void expect_one_report(const struct h_result *res, const struct bad_setting *bad)
 {
-	int count = count_lines_starting(res->err, bad->prefix);
+	int count = ck_count_lines_starting(res->err, bad->prefix);
 	if (count != 1) {
-		dump_result(res);
+		ck_dump_result(res);
 		fail_msg("%d lines start with \"%s\", expected 1", count, bad->prefix);
 	}
-	char *line = line_starting(res->err, bad->prefix);
+	char *line = ck_line_starting(res->err, bad->prefix);
 	bool names_fallback = !bad->fallback || strstr(line, bad->fallback);
 	free(line);
 	if (!names_fallback) {
-		dump_result(res);
+		ck_dump_result(res);
 		fail_msg("the line for %s does not name \"%s\"", bad->entry, bad->fallback);
 	}
 }
@@ -512,14 +426,14 @@ static void test_bad_values_reported_once_defaults_kept(void **state)
 	for (int i = 0; i < BAD; i++)
 		env[i] = bad[i].entry;
 	env[BAD] = NULL;
-	start_app(&ns, "core_idle", (struct h_opts){ .env = env, .preload = true });
+	ck_start_app(&ns, "core_idle", (struct h_opts){ .env = env, .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	for (int i = 0; i < BAD; i++)
 		expect_one_report(&res, &bad[i]);
-	EXPECT(&res, count_lines_starting(res.err, "initsafe: ") == BAD);
+	EXPECT(&res, ck_count_lines_starting(res.err, "initsafe: ") == BAD);
 	h_result_free(&res);
 }
 
@@ -531,11 +445,11 @@ static void test_outside_pid1_default_death_one_thread(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_idle", (struct h_opts){ .preload = true, .no_pid_ns = true });
+	ck_start_app(&ns, "core_idle", (struct h_opts){ .preload = true, .no_pid_ns = true });
 	WAIT_OUTPUT(&ns, "ready");
 	int threads = h_threads(&ns);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.signaled && res.term_sig == SIGTERM);
 	assert_int_equal(threads, 1);
 	h_result_free(&res);
@@ -557,7 +471,7 @@ static void test_second_term_keeps_first_deadline(void **state)
 	/* Also shows the grace is not cut short. */
 	assert_false(h_wait_exit(&ns, 1500));
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	long long since_first = res.ms_total - first_term;
 	EXPECT(&res, res.exit_code == 143);
 	/* A restarted grace would end 3.5 s after the first TERM. */
@@ -574,11 +488,11 @@ static void test_forward_always_with_app_handler(void **state)
 	struct h_result res;
 	const char *env[] = { "INITSAFE_FORWARD=always", NULL };
 
-	start_app(&ns, "core_forward", (struct h_opts){ .env = env, .preload = true });
+	ck_start_app(&ns, "core_forward", (struct h_opts){ .env = env, .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	WAIT_OUTPUT(&ns, "child-ready");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 0 && !res.signaled);
 	EXPECT(&res, strstr(res.err, "got-term") != NULL);
 	EXPECT(&res, strstr(res.out, "app-handler\n") != NULL);
@@ -593,14 +507,14 @@ static void test_forward_auto_leaves_children_alone(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "core_forward", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "core_forward", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	WAIT_OUTPUT(&ns, "child-ready");
 	h_kill(&ns, SIGTERM);
 	WAIT_OUTPUT(&ns, "app-handler");
 	bool child_heard = h_wait_output(&ns, "got-term", PROMPT_MS);
 	h_kill(&ns, SIGKILL);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, !child_heard);
 	EXPECT(&res, res.signaled && res.term_sig == SIGKILL);
 	h_result_free(&res);
@@ -618,7 +532,7 @@ static void test_forward_never_exits_without_forwarding(void **state)
 	start_nested_shell(&ns, TERM_TRAP SAY_READY SPIN, env, true);
 	WAIT_OUTPUT(&ns, "child-ready");
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
 	EXPECT(&res, strstr(res.err, "got-term") == NULL);
@@ -634,10 +548,10 @@ static void test_term_from_inside_namespace(void **state)
 	struct h_result res;
 	char *kill_one[] = { SH, "-c", "kill -TERM 1", NULL };
 
-	start_app(&ns, "core_idle", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "core_idle", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	int rc = h_enter(&ns, kill_one, NULL, true);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	/* The shell is in the namespace too: the forwarded TERM may catch it. */
 	EXPECT(&res, rc == 0 || rc == 143);
 	EXPECT(&res, !res.timed_out);

@@ -19,63 +19,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "harness.h"
-
-/* For what should happen at once: only reached when something is wrong. */
-#define LONG_MS 10000
 
 #define REPORT_SEGV "initsafe: PID 1 crashed: SIGSEGV"
 #define REPORT_ABRT "initsafe: PID 1 crashed: SIGABRT"
 
 /* ---- helpers ---- */
 
-static void dump(const char *out, const char *err)
-{
-	print_message("---- stdout ----\n%s---- stderr ----\n%s----------------\n", out, err);
-}
-
-static void dump_result(const struct h_result *res)
-{
-	print_message("status=%#x exit_code=%d signaled=%d term_sig=%d timed_out=%d "
-		      "ms_since_kill=%lld ms_total=%lld\n",
-		      (unsigned)res->status, res->exit_code, res->signaled, res->term_sig,
-		      res->timed_out, res->ms_since_kill, res->ms_total);
-	dump(res->out, res->err);
-}
-
-static void expect_at(bool ok, const char *text, const struct h_result *res, int line)
-{
-	if (ok)
-		return;
-	dump_result(res);
-	fail_msg("line %d: expected %s", line, text);
-}
-#define EXPECT(res, cond) expect_at((cond), #cond, (res), __LINE__)
-
 /* Runs build/apps/<app> to its end with opts (whose argv is ignored). */
 static void run_app(const char *app, struct h_opts opts, struct h_result *res)
 {
 	struct h_ns ns;
-	char rel[128];
-	snprintf(rel, sizeof rel, "apps/%s", app);
-	char *path = h_path(rel);
-	char *argv[] = { path, NULL };
-	opts.argv = argv;
-	int rc = h_start(&ns, &opts);
-	free(path);
-	assert_int_equal(rc, 0);
-	assert_int_equal(h_finish(&ns, LONG_MS, res), 0);
+	ck_start_app(&ns, app, opts);
+	ck_finish(&ns, res);
 }
-
-/* The start of the line after line; NULL at the end of the text. */
-static const char *next_line(const char *line)
-{
-	const char *newline = strchr(line, '\n');
-	return newline && newline[1] ? newline + 1 : NULL;
-}
-
-#define FOR_EACH_LINE(line, text) \
-	for (const char *line = (text); line && *line; line = next_line(line))
 
 /*
  * The index of the first backtrace frame of initsafe's report that names

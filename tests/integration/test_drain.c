@@ -17,11 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "harness.h"
 
 #define SH "/bin/sh"
-/* For what should happen at once: only reached when something is wrong. */
-#define LONG_MS 10000
 /* "Promptly", on a loaded 2-core machine. */
 #define PROMPT_MS 1000
 /* Well under the default grace (8 s): PID 1 did not wait it out. */
@@ -32,34 +31,6 @@
 	"(trap 'echo drained > F; exit 0' TERM; while :; do sleep 0.05; done) & sleep 0.4; exit 3"
 
 /* ---- helpers ---- */
-
-static void dump(const char *out, const char *err)
-{
-	print_message("---- stdout ----\n%s---- stderr ----\n%s----------------\n", out, err);
-}
-
-static void dump_result(const struct h_result *res)
-{
-	print_message("status=%#x exit_code=%d signaled=%d term_sig=%d timed_out=%d "
-		      "ms_since_kill=%lld ms_total=%lld\n",
-		      (unsigned)res->status, res->exit_code, res->signaled, res->term_sig,
-		      res->timed_out, res->ms_since_kill, res->ms_total);
-	dump(res->out, res->err);
-}
-
-static void expect_at(bool ok, const char *text, const struct h_result *res, int line)
-{
-	if (ok)
-		return;
-	dump_result(res);
-	fail_msg("line %d: expected %s", line, text);
-}
-#define EXPECT(res, cond) expect_at((cond), #cond, (res), __LINE__)
-
-static void finish(struct h_ns *ns, struct h_result *res)
-{
-	assert_int_equal(h_finish(ns, LONG_MS, res), 0);
-}
 
 /* A scratch working directory for PID 1; remove with done_dir. */
 static char *new_dir(void)
@@ -98,24 +69,19 @@ static void run_shell(const char *script, const char *dir, const char *const *en
 	struct h_ns ns;
 	char *argv[] = { SH, "-c", (char *)script, NULL };
 	struct h_opts opts = { .argv = argv, .env = env, .preload = preload, .cwd = dir };
-	assert_int_equal(h_start(&ns, &opts), 0);
-	finish(&ns, res);
+	ck_start(&ns, opts);
+	ck_finish(&ns, res);
 }
 
-/* Runs build/apps/<app> with one argument as PID 1 in dir to its end. */
+/* Runs build/apps/<app> with one argument (or none: NULL) as PID 1 in dir to its end. */
 static void run_app(const char *app, const char *arg, const char *dir, const char *const *env,
 		    bool preload, struct h_result *res)
 {
 	struct h_ns ns;
-	char rel[128];
-	snprintf(rel, sizeof rel, "apps/%s", app);
-	char *path = h_path(rel);
-	char *argv[] = { path, (char *)arg, NULL };
-	struct h_opts opts = { .argv = argv, .env = env, .preload = preload, .cwd = dir };
-	int rc = h_start(&ns, &opts);
-	free(path);
-	assert_int_equal(rc, 0);
-	finish(&ns, res);
+	char *args[] = { (char *)arg, NULL };
+	struct h_opts opts = { .env = env, .preload = preload, .cwd = dir };
+	ck_start_app_args(&ns, app, args, opts);
+	ck_finish(&ns, res);
 }
 
 static int count_lines(const char *text)
@@ -171,8 +137,7 @@ static void test_grace_expires_exit_code_kept(void **state)
 		"sleep 0.4; exit 4";
 
 	run_shell(script, NULL, env, true, &res);
-	const char *at = strstr(res.err, "child-pid=");
-	long child = at ? strtol(at + strlen("child-pid="), NULL, 10) : -1;
+	long child = ck_number_after(res.err, "child-pid=");
 	char expected[128];
 	snprintf(expected, sizeof expected, "initsafe: grace of 500ms expired: killing %ld (sh)\n",
 		 child);
@@ -270,8 +235,7 @@ static void test_drain_once_and_not_in_fork_children(void **state)
 	run_app("drain_fork", NULL, dir, env, true, &res);
 	char *f = read_file(dir, "F");
 	done_dir(dir);
-	const char *at = strstr(res.out, "sibling=");
-	long sibling = at ? strtol(at + strlen("sibling="), NULL, 10) : -1;
+	long sibling = ck_number_after(res.out, "sibling=");
 	char expected[128];
 	snprintf(expected, sizeof expected,
 		 "initsafe: grace of 1000ms expired: killing %ld (drain_fork)\n", sibling);
@@ -280,7 +244,7 @@ static void test_drain_once_and_not_in_fork_children(void **state)
 	/* The sibling keeps running after its TERM: the grace ends it. */
 	EXPECT(&res, strstr(res.err, expected) != NULL);
 	if (count_lines(f) != 1) {
-		dump_result(&res);
+		ck_dump_result(&res);
 		fail_msg("the sibling got TERM %d times, expected once", count_lines(f));
 	}
 	free(f);

@@ -31,10 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "harness.h"
 
-/* For what should happen at once: only reached when something is wrong. */
-#define LONG_MS 10000
 /* "Promptly", on a loaded 2-core machine (redis acts on TERM in its 100 ms cron). */
 #define PROMPT_MS 1500
 /* How long the controls wait to see that TERM did nothing. */
@@ -45,41 +44,8 @@
 #define NGINX "/usr/sbin/nginx"
 #define BASH "/bin/bash"
 #define RUNC "/usr/sbin/runc"
-#define PYTHON "/usr/bin/python3"
 
 /* ---- helpers ---- */
-
-static void dump(const char *out, const char *err)
-{
-	print_message("---- stdout ----\n%s---- stderr ----\n%s----------------\n", out, err);
-}
-
-static void dump_result(const struct h_result *res)
-{
-	print_message("status=%#x exit_code=%d signaled=%d term_sig=%d timed_out=%d "
-		      "ms_since_kill=%lld ms_total=%lld\n",
-		      (unsigned)res->status, res->exit_code, res->signaled, res->term_sig,
-		      res->timed_out, res->ms_since_kill, res->ms_total);
-	dump(res->out, res->err);
-}
-
-static void expect_at(bool ok, const char *text, const struct h_result *res, int line)
-{
-	if (ok)
-		return;
-	dump_result(res);
-	fail_msg("line %d: expected %s", line, text);
-}
-#define EXPECT(res, cond) expect_at((cond), #cond, (res), __LINE__)
-
-static void wait_output_at(struct h_ns *ns, const char *needle, int line)
-{
-	if (h_wait_output(ns, needle, LONG_MS))
-		return;
-	dump(h_out(ns), h_err(ns));
-	fail_msg("line %d: \"%s\" never appeared", line, needle);
-}
-#define WAIT_OUTPUT(ns, needle) wait_output_at((ns), (needle), __LINE__)
 
 /* Fails (never skips) when a program the test needs is not installed. */
 static void need(const char *path, const char *package)
@@ -176,16 +142,6 @@ static void drop_dir(void)
 	test_dir = NULL;
 }
 
-static void start(struct h_ns *ns, struct h_opts opts)
-{
-	assert_int_equal(h_start(ns, &opts), 0);
-}
-
-static void finish(struct h_ns *ns, struct h_result *res)
-{
-	assert_int_equal(h_finish(ns, LONG_MS, res), 0);
-}
-
 /* ---- redis ---- */
 
 /* Shell-form CMD: sh is PID 1, redis its child; redis saves an RDB on shutdown. */
@@ -215,11 +171,11 @@ static char *redis_read_back(const char *dir)
 			   "--save", "", NULL };
 	char *session[] = { "/bin/sh", "-c", get, NULL };
 
-	start(&ns, (struct h_opts){ .argv = server });
+	ck_start(&ns, (struct h_opts){ .argv = server });
 	WAIT_OUTPUT(&ns, "accept connections");
 	assert_int_equal(h_enter(&ns, session, NULL, true), 0);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	h_result_free(&res);
 	char *value = read_file(out);
 	value[strcspn(value, "\n")] = '\0';
@@ -240,11 +196,11 @@ static void test_redis_shell_form_saves_on_term(void **state)
 	char *script = redis_shell_form(dir);
 	char *argv[] = { "/bin/sh", "-c", script, NULL };
 
-	start(&ns, (struct h_opts){ .argv = argv, .preload = true });
+	ck_start(&ns, (struct h_opts){ .argv = argv, .preload = true });
 	WAIT_OUTPUT(&ns, "accept connections");
 	redis_set(&ns, dir);
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, !res.timed_out);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
@@ -253,7 +209,7 @@ static void test_redis_shell_form_saves_on_term(void **state)
 
 	char *value = redis_read_back(dir);
 	if (strcmp(value, "hello") != 0) {
-		dump_result(&res);
+		ck_dump_result(&res);
 		fail_msg("the key read back after the stop is '%s', not 'hello'", value);
 	}
 	free(value);
@@ -274,14 +230,14 @@ static void test_redis_shell_form_without_preload_loses_data(void **state)
 	char *argv[] = { "/bin/sh", "-c", script, NULL };
 	char *dump_path = xasprintf("%s/dump.rdb", dir);
 
-	start(&ns, (struct h_opts){ .argv = argv });
+	ck_start(&ns, (struct h_opts){ .argv = argv });
 	WAIT_OUTPUT(&ns, "accept connections");
 	redis_set(&ns, dir);
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
 	bool exited = h_wait_exit(&ns, CONTROL_MS);
 	if (!exited)
 		h_kill(&ns, SIGKILL);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, !exited);
 	EXPECT(&res, res.exit_code == 137);
 	EXPECT(&res, strstr(res.out, "DB saved on disk") == NULL);
@@ -327,24 +283,24 @@ static void test_nginx_shell_form_graceful_quit(void **state)
 	const char *env[] = { "INITSAFE_REWRITE=TERM:QUIT", NULL };
 
 	write_file(conf_path, conf);
-	start(&ns, (struct h_opts){ .argv = argv, .env = env, .preload = true });
+	ck_start(&ns, (struct h_opts){ .argv = argv, .env = env, .preload = true });
 	/* sh, the master and its two workers. */
 	if (!h_wait_procs(&ns, 4, LONG_MS)) {
 		char *log = read_file(log_path);
 		print_message("---- error.log ----\n%s", log);
 		free(log);
-		dump(h_out(&ns), h_err(&ns));
+		ck_dump(h_out(&ns), h_err(&ns));
 		fail_msg("nginx's workers never started");
 	}
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	char *log = read_file(log_path);
 	if (res.exit_code != 143 || res.ms_since_kill > PROMPT_MS ||
 	    count_occurrences(log, "signal 3 (SIGQUIT) received") < 3 ||
 	    count_occurrences(log, "gracefully shutting down") != 2 ||
 	    count_occurrences(log, "exited with code 0") != 2 || strstr(log, "SIGTERM")) {
 		print_message("---- error.log ----\n%s", log);
-		dump_result(&res);
+		ck_dump_result(&res);
 		fail_msg("expected exit 143 within %d ms, SIGQUIT (not TERM) to master and workers, "
 			 "two graceful worker exits with code 0", PROMPT_MS);
 	}
@@ -375,19 +331,19 @@ static void test_bash_script_jobs_drain(void **state)
 		"wait\n", done_path);
 	char *argv[] = { BASH, "-c", script, NULL };
 
-	start(&ns, (struct h_opts){ .argv = argv, .preload = true });
+	ck_start(&ns, (struct h_opts){ .argv = argv, .preload = true });
 	/* Each job says so once its trap is set. */
 	WAIT_OUTPUT(&ns, "job1-ready");
 	WAIT_OUTPUT(&ns, "job2-ready");
 	WAIT_OUTPUT(&ns, "job3-ready");
 	assert_int_equal(h_kill(&ns, SIGTERM), 0);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	char *done = read_file(done_path);
 	EXPECT(&res, !res.timed_out);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
 	if (!strstr(done, "job1-done") || !strstr(done, "job2-done") || !strstr(done, "job3-done")) {
-		dump_result(&res);
+		ck_dump_result(&res);
 		fail_msg("the jobs' TERM traps did not all finish; %s holds:\n%s", done_path, done);
 	}
 	free(done);
@@ -525,7 +481,7 @@ static int teardown(void **state)
 static void start_container(struct h_ns *ns, struct bundle *b)
 {
 	char *argv[] = { RUNC, "run", "--bundle", b->dir, b->id, NULL };
-	start(ns, (struct h_opts){ .argv = argv, .no_pid_ns = true });
+	ck_start(ns, (struct h_opts){ .argv = argv, .no_pid_ns = true });
 	WAIT_OUTPUT(ns, "container-up");
 }
 
@@ -545,7 +501,7 @@ static void test_runc_shell_form_stops_on_term(void **state)
 	runc_kill(&current, "TERM");
 	bool exited = h_wait_exit(&ns, LONG_MS);
 	long long took = h_now_ms() - sent;
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	print_message("runc kill TERM -> `runc run` exited %d after %lld ms\n", res.exit_code, took);
 	EXPECT(&res, exited);
 	EXPECT(&res, res.exit_code == 143);
@@ -568,7 +524,7 @@ static void test_runc_without_preload_ignores_term(void **state)
 	bool exited = h_wait_exit(&ns, CONTROL_MS);
 	if (!exited)
 		runc_kill(&current, "KILL");
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, !exited);
 	EXPECT(&res, res.exit_code == 137);
 	h_result_free(&res);

@@ -19,13 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "harness.h"
 
 #define SH "/bin/sh"
 #define BASH "/bin/bash"
-#define PYTHON "/usr/bin/python3"
-/* For what should happen at once: only reached when something is wrong. */
-#define LONG_MS 10000
 /* "Promptly", on a loaded 2-core machine. */
 #define PROMPT_MS 1000
 /* How long orphans may take to be reaped. */
@@ -45,75 +43,10 @@
 
 /* ---- helpers ---- */
 
-static void dump(const char *out, const char *err)
-{
-	print_message("---- stdout ----\n%s---- stderr ----\n%s----------------\n", out, err);
-}
-
-static void dump_result(const struct h_result *res)
-{
-	print_message("status=%#x exit_code=%d signaled=%d term_sig=%d timed_out=%d "
-		      "ms_since_kill=%lld ms_total=%lld\n",
-		      (unsigned)res->status, res->exit_code, res->signaled, res->term_sig,
-		      res->timed_out, res->ms_since_kill, res->ms_total);
-	dump(res->out, res->err);
-}
-
-static void expect_at(bool ok, const char *text, const struct h_result *res, int line)
-{
-	if (ok)
-		return;
-	dump_result(res);
-	fail_msg("line %d: expected %s", line, text);
-}
-#define EXPECT(res, cond) expect_at((cond), #cond, (res), __LINE__)
-
-/* The same while PID 1 still runs: shows what it has said so far. */
-static void expect_ns_at(bool ok, const char *text, struct h_ns *ns, int line)
-{
-	if (ok)
-		return;
-	dump(h_out(ns), h_err(ns));
-	fail_msg("line %d: expected %s", line, text);
-}
-#define EXPECT_NS(ns, cond) expect_ns_at((cond), #cond, (ns), __LINE__)
-
-static void wait_output_at(struct h_ns *ns, const char *needle, int timeout_ms, int line)
-{
-	if (h_wait_output(ns, needle, timeout_ms))
-		return;
-	dump(h_out(ns), h_err(ns));
-	fail_msg("line %d: \"%s\" never appeared", line, needle);
-}
-#define WAIT_OUTPUT(ns, needle) wait_output_at((ns), (needle), LONG_MS, __LINE__)
-
-static void start(struct h_ns *ns, struct h_opts opts)
-{
-	assert_int_equal(h_start(ns, &opts), 0);
-}
-
-/* Starts build/apps/<app> with opts (whose argv is ignored). */
-static void start_app(struct h_ns *ns, const char *app, struct h_opts opts)
-{
-	char rel[128];
-	snprintf(rel, sizeof rel, "apps/%s", app);
-	char *path = h_path(rel);
-	char *argv[] = { path, NULL };
-	opts.argv = argv;
-	int rc = h_start(ns, &opts);
-	free(path);
-	assert_int_equal(rc, 0);
-}
-
 static void start_sleep(struct h_ns *ns, const char *const *env, bool preload)
 {
 	char *argv[] = { "sleep", "1000", NULL };
-	start(ns, (struct h_opts){ .argv = argv, .env = env, .preload = preload });
-}
-
-static void finish(struct h_ns *ns, struct h_result *res)
-{
-	assert_int_equal(h_finish(ns, LONG_MS, res), 0);
+	ck_start(ns, (struct h_opts){ .argv = argv, .env = env, .preload = preload });
 }
 
 /* A docker-exec-like session that leaves 200 orphans behind; waits for it. */
@@ -153,19 +86,6 @@ static void pause_ms(struct h_ns *ns, int ms)
 	long long deadline = h_now_ms() + ms;
 	while (h_now_ms() < deadline)
 		h_wait_exit(ns, (int)(deadline - h_now_ms()));
-}
-
-/* The number after "key=" in text; -1 when absent. */
-static long number_after(const char *text, const char *key)
-{
-	const char *at = strstr(text, key);
-	return at ? strtol(at + strlen(key), NULL, 10) : -1;
-}
-
-static void require_python(void)
-{
-	if (access(PYTHON, X_OK) != 0)
-		fail_msg(PYTHON " is missing: install python3 (CI does), this test needs it");
 }
 
 /* ---- /proc of PID 1's threads ---- */
@@ -275,7 +195,7 @@ static void test_exec_session_orphans_reaped(void **state)
 	EXPECT_NS(&ns, zombies == 0);
 	EXPECT_NS(&ns, h_threads(&ns) == 2);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	h_result_free(&res);
 }
@@ -291,7 +211,7 @@ static void test_exec_session_orphans_stay_without_preload(void **state)
 	pause_ms(&ns, 1000);
 	int zombies = h_count_zombies(&ns);
 	h_kill(&ns, SIGKILL);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	if (zombies < 190)
 		fail_msg("only %d zombies without initsafe, expected at least 190", zombies);
 	h_result_free(&res);
@@ -308,13 +228,13 @@ static int run_statuses(const char *const *env, bool preload)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "reap_statuses", (struct h_opts){ .env = env, .preload = preload });
-	wait_output_at(&ns, "wrong=", 40000, __LINE__);
+	ck_start_app(&ns, "reap_statuses", (struct h_opts){ .env = env, .preload = preload });
+	WAIT_OUTPUT_MS(&ns, "wrong=", 40000);
 	int zombies = preload ? zombies_after(&ns, REAP_MS) : (pause_ms(&ns, 500), h_count_zombies(&ns));
 	h_kill(&ns, SIGUSR1);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, strstr(res.out, "wrong=0 echild=0\n") != NULL);
-	EXPECT(&res, number_after(res.out, "orphans=") >= 100);
+	EXPECT(&res, ck_number_after(res.out, "orphans=") >= 100);
 	EXPECT(&res, res.exit_code == 0 && !res.signaled);
 	print_message("reap_statuses (%s): %s", preload ? "preload" : "no preload",
 		      strstr(res.out, "orphans="));
@@ -392,19 +312,19 @@ static int run_beside_orphans(char *const argv[], const char *dir, const char *d
 	struct h_ns ns;
 	struct h_result res;
 
-	start(&ns, (struct h_opts){ .argv = argv, .env = env, .preload = preload });
+	ck_start(&ns, (struct h_opts){ .argv = argv, .env = env, .preload = preload });
 	start_orphan_loop(&ns, dir);
 	if (!h_wait_output(&ns, done_needle, 40000)) {
-		finish(&ns, &res);
-		dump_result(&res);
+		ck_finish(&ns, &res);
+		ck_dump_result(&res);
 		fail_msg("\"%s\" never appeared", done_needle);
 	}
 	int zombies = preload ? zombies_after(&ns, REAP_MS) : (pause_ms(&ns, 500), h_count_zombies(&ns));
 	touch(dir, "finish");
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	/* python3 exits 1 when a status was wrong and prints which. */
 	EXPECT(&res, res.exit_code == 0 && !res.signaled);
-	long orphans = number_after(res.out, "orphans=");
+	long orphans = ck_number_after(res.out, "orphans=");
 	print_message("%s (%s): orphans=%ld, zombies after: %d\n", argv[0],
 		      preload ? "preload" : "no preload", orphans, zombies);
 	EXPECT(&res, orphans >= 10);
@@ -426,7 +346,7 @@ static void test_python_subprocess_statuses(void **state)
 {
 	const char *const *env = *state;
 	int zombies;
-	require_python();
+	ck_require_python();
 	run_python(env, true, &zombies);
 	assert_int_equal(zombies, 0);
 }
@@ -436,7 +356,7 @@ static void test_python_orphans_stay_without_preload(void **state)
 {
 	(void)state;
 	int zombies;
-	require_python();
+	ck_require_python();
 	run_python(NULL, false, &zombies);
 	if (zombies < 10)
 		fail_msg("only %d zombies without initsafe, expected at least 10", zombies);
@@ -478,13 +398,13 @@ static void test_closefds_daemon_still_reaps(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "reap_closefds", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "reap_closefds", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	make_orphans(&ns);
 	int zombies = zombies_after(&ns, REAP_MS);
 	EXPECT_NS(&ns, zombies == 0);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
 	h_result_free(&res);
@@ -498,7 +418,7 @@ static void test_sigchld_ignored_no_hang_no_zombie(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "reap_sigign", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "reap_sigign", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	/* POSIX: wait() blocks until the ignored children are gone, then ECHILD. */
 	EXPECT_NS(&ns, strstr(h_out(&ns), "wait=ECHILD\n") != NULL);
@@ -506,7 +426,7 @@ static void test_sigchld_ignored_no_hang_no_zombie(void **state)
 	int zombies = zombies_after(&ns, REAP_MS);
 	EXPECT_NS(&ns, zombies == 0);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	EXPECT(&res, res.ms_since_kill <= PROMPT_MS);
 	h_result_free(&res);
@@ -520,13 +440,13 @@ static void test_idle_reaper_with_child_never_wakes(void **state)
 	struct h_ns ns;
 	struct h_result res;
 
-	start_app(&ns, "reap_idle", (struct h_opts){ .preload = true });
+	ck_start_app(&ns, "reap_idle", (struct h_opts){ .preload = true });
 	WAIT_OUTPUT(&ns, "ready");
 	expect_idle_reaper(&ns);
 	/* The app's child was not taken. */
 	EXPECT_NS(&ns, h_count_procs(&ns) == 2);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	h_result_free(&res);
 }
@@ -540,7 +460,7 @@ static void test_idle_reaper_without_child_never_wakes(void **state)
 	start_sleep(&ns, NULL, true);
 	expect_idle_reaper(&ns);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 143);
 	h_result_free(&res);
 }
@@ -560,7 +480,7 @@ static void test_reap_off_leaves_zombies_one_thread(void **state)
 	int zombies = h_count_zombies(&ns);
 	int threads = h_threads(&ns);
 	h_kill(&ns, SIGTERM);
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	/* Signals are still managed: TERM works even with the reaper off. */
 	EXPECT(&res, res.exit_code == 143);
 	h_result_free(&res);
@@ -578,17 +498,17 @@ static int eintr_count(bool preload)
 	struct h_result res;
 	char *argv[] = { SH, "-c", "for i in $(seq 20); do (sleep 0.01 &) ; sleep 0.02; done", NULL };
 
-	start_app(&ns, "reap_eintr", (struct h_opts){ .preload = preload });
+	ck_start_app(&ns, "reap_eintr", (struct h_opts){ .preload = preload });
 	WAIT_OUTPUT(&ns, "ready");
 	int rc = h_enter(&ns, argv, NULL, true);
 	EXPECT_NS(&ns, rc == 0);
 	/* The app runs 3 s: long enough to see the orphans gone while it lives. */
 	int zombies = preload ? zombies_after(&ns, 1500) : (pause_ms(&ns, 200), h_count_zombies(&ns));
 	EXPECT_NS(&ns, !h_wait_exit(&ns, 0));
-	finish(&ns, &res);
+	ck_finish(&ns, &res);
 	EXPECT(&res, res.exit_code == 0 && !res.signaled);
 	EXPECT(&res, strstr(res.out, "other=0\n") != NULL);
-	long count = number_after(res.out, "eintr=");
+	long count = ck_number_after(res.out, "eintr=");
 	EXPECT(&res, count >= 0);
 	print_message("reap_eintr (%s): eintr=%ld, zombies while running: %d\n",
 		      preload ? "preload" : "no preload", count, zombies);
