@@ -6,8 +6,10 @@ PREFIX  ?= /usr/local
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE    := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iinclude -Ipreload
-LIBFLAGS:= $(BASE) -O2 -fPIC -fvisibility=hidden -fno-strict-aliasing $(EXTRA_CFLAGS)
-LDLIB   := -shared -Wl,-z,defs -Wl,--as-needed -Wl,-z,noexecstack $(EXTRA_LDFLAGS)
+# EXTRA_CFLAGS/EXTRA_LDFLAGS reach everything; LIB_SAN only the library and
+# the unit tests built from its sources (make sanitize's TSan phase).
+LIBFLAGS:= $(BASE) -O2 -fPIC -fvisibility=hidden -fno-strict-aliasing $(EXTRA_CFLAGS) $(LIB_SAN)
+LDLIB   := -shared -Wl,-z,defs -Wl,--as-needed -Wl,-z,noexecstack $(EXTRA_LDFLAGS) $(LIB_SAN)
 
 LIB_C   := $(wildcard preload/*.c)
 LIB_S   := $(wildcard preload/*.S)

@@ -369,7 +369,12 @@ static const char EDIT_CONFIG[] =
 	"p['terminal'] = False\n"
 	"p['args'] = ['/bin/sh', '-c', script]\n"
 	"p['env'] = ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root']\n"
-	"if preload == '1': p['env'].append('LD_PRELOAD=/initsafe/libinitsafe.so')\n"
+	/* A sanitized build (make sanitize) needs its runtime first, as in harness.c. */
+	"rt = os.environ.get('H_SANITIZER_RUNTIME', '')\n"
+	"if preload == '1':\n"
+	"    p['env'].append('LD_PRELOAD=' + (rt + ':' if rt else '') + '/initsafe/libinitsafe.so')\n"
+	"for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):\n"
+	"    if k in os.environ: p['env'].append(k + '=' + os.environ[k])\n"
 	"for pair in sys.argv[4:]:\n"
 	"    src, dst = pair.split(':')\n"
 	"    c['mounts'].append({'destination': dst, 'type': 'bind', 'source': src,\n"
