@@ -1,8 +1,18 @@
 /*
  * Crash reports: when the active process dies of a fault (or abort()) with
  * no handler of its own, one report on stderr says where, then the process
- * dies as it would have. The backtrace comes from libinitsafe-crash.so
- * (libunwind), loaded RTLD_LOCAL by the active process only.
+ * dies as it would have.
+ *
+ * The backtrace comes from libinitsafe-crash.so (libunwind), and only at
+ * crash time, in a child forked by hand from the signal handler: the child
+ * holds an exact copy of the crashed memory, loads the module RTLD_LOCAL
+ * and unwinds the copy while the crashed process waits a bounded time.
+ * Loading it at start would cost every PID 1 ~200 KiB of libunwind and
+ * liblzma and half a millisecond, and leave libunwind's validation pipe
+ * open on two low fds that a daemon closing its fds could reuse (libunwind
+ * would then write into the app's file at crash time). And whatever the
+ * crash left locked (malloc, the loader) can only hang the child, which is
+ * killed after CHILD_TIMEOUT_MS.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -11,9 +21,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "crash.h"
 #include "crashmod/crash_module.h"
 #include "log.h"
@@ -21,8 +34,10 @@
 #include "state.h"
 
 #define ALTSTACK_SIZE (64 * 1024)
+#define CHILD_TIMEOUT_MS 3000
+#define CHILD_POLL_MS 5
 
-static crash_walk_fn walk_frames;
+static char module_path[4096];
 
 bool crash_is_crash_signal(int sig)
 {
@@ -35,19 +50,17 @@ sigbits_t crash_signals(void)
 }
 
 /* The module lives beside this library. */
-static void *open_module(void)
+static void find_module(void)
 {
 	Dl_info self;
-	char path[4096];
 	if (!dladdr((void *)crash_init, &self) || !self.dli_fname)
-		return NULL;
+		return;
 	const char *slash = strrchr(self.dli_fname, '/');
 	size_t dir_len = slash ? (size_t)(slash - self.dli_fname + 1) : 0;
-	if (dir_len + sizeof CRASH_MODULE_FILE > sizeof path)
-		return NULL;
-	memcpy(path, self.dli_fname, dir_len);
-	memcpy(path + dir_len, CRASH_MODULE_FILE, sizeof CRASH_MODULE_FILE);
-	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (dir_len + sizeof CRASH_MODULE_FILE > sizeof module_path)
+		return;
+	memcpy(module_path, self.dli_fname, dir_len);
+	memcpy(module_path + dir_len, CRASH_MODULE_FILE, sizeof CRASH_MODULE_FILE);
 }
 
 /* A stack overflow can only be reported from another stack. */
@@ -67,16 +80,7 @@ static void ensure_altstack(void)
 void crash_init(void)
 {
 	ensure_altstack();
-	void *module = open_module();
-	if (!module) {
-		log_debug("no %s (%s): crash reports without a backtrace", CRASH_MODULE_FILE,
-			  dlerror());
-		return;
-	}
-	crash_warm_up_fn warm_up = (crash_warm_up_fn)dlsym(module, "initsafe_crash_warm_up");
-	walk_frames = (crash_walk_fn)dlsym(module, "initsafe_crash_walk");
-	if (warm_up)
-		warm_up();
+	find_module();
 }
 
 static const char *signal_name(int sig)
@@ -176,6 +180,62 @@ static void print_frame(void *ctx, int index, uintptr_t ip, const char *name, ui
 			  (unsigned long)module_offset);
 }
 
+static void print_faulting_frame(void *ucontext, const char *why)
+{
+	uintptr_t ip = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
+	print_frame(NULL, 0, ip, NULL, 0);
+	log_error("  (%s)", why);
+}
+
+/* In the forked child: unwind the copy of the crashed thread, then leave. */
+static void backtrace_in_child(void *ucontext) __attribute__((noreturn));
+static void backtrace_in_child(void *ucontext)
+{
+	void *module = module_path[0] ? dlopen(module_path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	crash_walk_fn walk = module ? (crash_walk_fn)dlsym(module, "initsafe_crash_walk") : NULL;
+	if (!walk || walk(ucontext, print_frame, NULL) == 0)
+		print_faulting_frame(ucontext, "no unwinder: " CRASH_MODULE_FILE " or libunwind8 missing");
+	for (;;)
+		syscall(SYS_exit_group, 0);
+}
+
+static bool child_done(pid_t child)
+{
+	int status;
+	return real.waitpid(child, &status, WNOHANG | __WALL) == child;
+}
+
+static void wait_bounded(pid_t child, void *ucontext)
+{
+	struct timespec poll = { .tv_nsec = CHILD_POLL_MS * 1000000L };
+	for (int waited = 0; waited < CHILD_TIMEOUT_MS; waited += CHILD_POLL_MS) {
+		if (child_done(child))
+			return;
+		nanosleep(&poll, NULL);
+	}
+	kill(child, SIGKILL);
+	real.waitpid(child, NULL, __WALL);
+	print_faulting_frame(ucontext, "the unwinder did not finish in time");
+}
+
+static void print_backtrace(void *ucontext)
+{
+	/* A raw fork: glibc's would run the app's atfork handlers. */
+	children_spawn_begin();
+	pid_t child = (pid_t)syscall(SYS_fork);
+	if (child == 0)
+		backtrace_in_child(ucontext);
+	if (child > 0)
+		children_add(child, children_now_tick());
+	children_spawn_end();
+	if (child < 0) {
+		print_faulting_frame(ucontext, "cannot fork the unwinder");
+		return;
+	}
+	wait_bounded(child, ucontext);
+	children_remove(child);
+}
+
 static void report(int sig, siginfo_t *info, void *ucontext)
 {
 	const char *who = g_is_pid1 ? "PID 1" : "the subreaper";
@@ -185,12 +245,7 @@ static void report(int sig, siginfo_t *info, void *ucontext)
 		log_error("%s crashed: %s (code %d) at address %p", who, signal_name(sig),
 			  info->si_code, info->si_addr);
 	log_error("backtrace of the crashing thread, innermost first:");
-	int frames = walk_frames ? walk_frames(ucontext, print_frame, NULL) : 0;
-	if (frames == 0) {
-		uintptr_t ip = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
-		print_frame(NULL, 0, ip, NULL, 0);
-		log_error("  (no unwinder: %s not loaded)", CRASH_MODULE_FILE);
-	}
+	print_backtrace(ucontext);
 }
 
 static void die_by(int sig) __attribute__((noreturn));

@@ -11,7 +11,7 @@
 bool crash_is_crash_signal(int sig);
 sigbits_t crash_signals(void);
 
-/* Loads and warms up the unwinder, sets an alternate stack. Constructor only. */
+/* Finds the unwinder module, sets an alternate stack. Constructor only. */
 void crash_init(void);
 
 /*

@@ -8,13 +8,11 @@
 typedef void (*crash_frame_fn)(void *ctx, int index, uintptr_t ip, const char *name,
 			       uintptr_t offset);
 
-typedef int (*crash_warm_up_fn)(void);
 typedef int (*crash_walk_fn)(void *ucontext, crash_frame_fn frame, void *ctx);
 
 #define CRASH_MODULE_FILE "libinitsafe-crash.so"
 
 /* Exported by the module (looked up with dlsym). */
-int initsafe_crash_warm_up(void);
 int initsafe_crash_walk(void *ucontext, crash_frame_fn frame, void *ctx);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * The crash report's backtrace, with libunwind. Built as its own module
- * (libinitsafe-crash.so) that only an active PID 1 loads, RTLD_LOCAL:
- * libunwind.so.8 exports _Unwind_* unversioned and would otherwise take
- * over C++ exceptions in every process of the container.
+ * (libinitsafe-crash.so), loaded RTLD_LOCAL only by the child an active
+ * PID 1 forks when it crashes (see preload/crash.c): libunwind.so.8
+ * exports _Unwind_* unversioned and would otherwise take over C++
+ * exceptions in every process of the container.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -13,20 +14,6 @@
 #include "crash_module.h"
 
 #define MAX_FRAMES 64
-
-/* First use takes a lock and fills caches: do it before any crash. */
-__attribute__((visibility("default"))) int initsafe_crash_warm_up(void)
-{
-	unw_context_t context;
-	unw_cursor_t cursor;
-	char name[64];
-	unw_word_t offset;
-	if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0)
-		return -1;
-	unw_get_proc_name(&cursor, name, sizeof name, &offset);
-	unw_step(&cursor);
-	return 0;
-}
 
 /* Calls frame() for each frame from the faulting one outward; returns the count. */
 __attribute__((visibility("default"))) int
