@@ -3,7 +3,12 @@
 
 #include "children.h"
 
-/* A slot holds (pid << 32 | tick); 0 is empty. Open addressing, linear probe. */
+/*
+ * A slot holds (pid << 32 | tick); 0 is empty, REMOVED was used. Open
+ * addressing, linear probe: a lookup stops at an empty slot and walks past
+ * removed ones, so a chain stays whole when an entry in it goes.
+ */
+#define REMOVED UINT64_MAX
 static _Atomic uint64_t slots[CHILDREN_SLOTS];
 static atomic_int spawns_in_flight;
 
@@ -35,19 +40,25 @@ uint32_t children_now_tick(void)
 	return (uint32_t)((uint64_t)ts.tv_sec * 100 + (uint64_t)ts.tv_nsec / 10000000 + 1);
 }
 
-/* Deletions leave holes, so a lookup walks the whole table (2048 loads). */
 static _Atomic uint64_t *find(pid_t pid, uint64_t *value)
 {
 	unsigned at = home_of(pid);
 	for (unsigned probe = 0; probe < CHILDREN_SLOTS; probe++) {
 		_Atomic uint64_t *slot = &slots[(at + probe) % CHILDREN_SLOTS];
 		uint64_t v = atomic_load(slot);
-		if (v != 0 && slot_pid(v) == pid) {
+		if (v == 0)
+			return NULL;
+		if (v != REMOVED && slot_pid(v) == pid) {
 			*value = v;
 			return slot;
 		}
 	}
 	return NULL;
+}
+
+static bool is_free(uint64_t v)
+{
+	return v == 0 || v == REMOVED;
 }
 
 bool children_add(pid_t pid, uint32_t tick)
@@ -60,8 +71,9 @@ bool children_add(pid_t pid, uint32_t tick)
 		return true;
 	unsigned at = home_of(pid);
 	for (unsigned probe = 0; probe < CHILDREN_SLOTS; probe++) {
-		uint64_t empty = 0;
-		if (atomic_compare_exchange_strong(&slots[(at + probe) % CHILDREN_SLOTS], &empty, entry))
+		_Atomic uint64_t *candidate = &slots[(at + probe) % CHILDREN_SLOTS];
+		uint64_t seen = atomic_load(candidate);
+		if (is_free(seen) && atomic_compare_exchange_strong(candidate, &seen, entry))
 			return true;
 	}
 	return false;
@@ -71,7 +83,7 @@ bool children_remove(pid_t pid)
 {
 	uint64_t v;
 	_Atomic uint64_t *slot = find(pid, &v);
-	return slot && atomic_compare_exchange_strong(slot, &v, 0);
+	return slot && atomic_compare_exchange_strong(slot, &v, REMOVED);
 }
 
 bool children_owns(pid_t pid, uint64_t start_tick)
@@ -82,7 +94,7 @@ bool children_owns(pid_t pid, uint64_t start_tick)
 		return false;
 	/* Signed difference copes with the 32-bit tick wrapping (497 days). */
 	if (start_tick != 0 && (int32_t)((uint32_t)start_tick - slot_tick(v)) > 0) {
-		atomic_compare_exchange_strong(slot, &v, 0);
+		atomic_compare_exchange_strong(slot, &v, REMOVED);
 		return false;
 	}
 	return true;
@@ -92,7 +104,7 @@ int children_count(void)
 {
 	int count = 0;
 	for (unsigned i = 0; i < CHILDREN_SLOTS; i++)
-		count += atomic_load_explicit(&slots[i], memory_order_relaxed) != 0;
+		count += !is_free(atomic_load_explicit(&slots[i], memory_order_relaxed));
 	return count;
 }
 

@@ -33,11 +33,12 @@
 #include "real.h"
 #include "reaper.h"
 #include "sentinel.h"
+#include "shutdown.h"
 #include "sigtable.h"
 #include "state.h"
 
 #define REAPER_STACK (64 * 1024)
-#define MAX_BATCH 256
+#define MAX_BATCH 8192
 #define MAX_PIDFDS 64
 #define BACKOFF_MIN_MS 1
 #define BACKOFF_MAX_MS 1000
@@ -96,12 +97,18 @@ static bool is_zombie_child(pid_t pid)
 }
 
 /*
- * Pids the active process holds a pidfd for (/proc/self/fdinfo "Pid:"):
- * a sign the app will wait for them (Go 1.23+, systemd-style code).
+ * What one pass knows: the pids the active process holds a pidfd for
+ * (/proc/self/fdinfo "Pid:"), a sign the app will wait for them (Go 1.23+,
+ * systemd-style code). Read once per pass: it costs a readlink per fd.
  */
-static int held_pidfds(pid_t *out, int max)
+struct pass {
+	pid_t pidfds[MAX_PIDFDS];
+	int npidfds;
+};
+
+static void pass_begin(struct pass *p)
 {
-	return procscan_pidfd_pids(out, max);
+	p->npidfds = procscan_pidfd_pids(p->pidfds, MAX_PIDFDS);
 }
 
 static bool in_list(pid_t pid, const pid_t *list, int count)
@@ -113,9 +120,9 @@ static bool in_list(pid_t pid, const pid_t *list, int count)
 }
 
 /* An exited child nobody will wait for: not recorded, not being spawned. */
-static bool is_orphan(pid_t pid, const pid_t *pidfds, int npidfds)
+static bool is_orphan(pid_t pid, const struct pass *p)
 {
-	if (children_spawn_in_flight() || in_list(pid, pidfds, npidfds))
+	if (children_spawn_in_flight() || in_list(pid, p->pidfds, p->npidfds))
 		return false;
 	if (!children_owns(pid, 0))
 		return true;
@@ -140,36 +147,63 @@ static void reap(pid_t pid)
 		log_info("reaped orphan %d (%s) exit %d", (int)pid, comm, WEXITSTATUS(status));
 }
 
-/* Exited children that are orphans: head first, then the others found in /proc. */
-static int collect_orphans(pid_t head, pid_t *out, int max)
+/*
+ * INITSAFE_REAP_GRACE=0: reap orphans as waitid hands them over, one
+ * pidfd scan for the whole run. False when the head is the app's.
+ */
+static bool reap_heads_at_once(pid_t head)
 {
-	pid_t children[MAX_BATCH], pidfds[MAX_PIDFDS];
-	int npidfds = held_pidfds(pidfds, MAX_PIDFDS);
+	struct pass p;
+	if (g_cfg.reap_grace_ms != 0)
+		return false;
+	pass_begin(&p);
+	if (!is_orphan(head, &p))
+		return false;
+	do
+		reap(head);
+	while (peek_children(&head) == PEEK_EXITED && head != sentinel_pid() && is_orphan(head, &p));
+	return true;
+}
+
+/*
+ * Big enough for an orphan storm in one pass; static (the thread's stack
+ * is small), touched only when that many children exist.
+ */
+static pid_t pass_children[MAX_BATCH], pass_orphans[MAX_BATCH];
+
+/* Exited children that are orphans: head first, then the others found in /proc. */
+static int collect_orphans(pid_t head, const struct pass *p)
+{
 	int count = 0;
-	if (is_orphan(head, pidfds, npidfds))
-		out[count++] = head;
-	int nchildren = procscan_children(getpid(), children, MAX_BATCH);
-	for (int i = 0; i < nchildren && count < max; i++)
-		if (children[i] != head && is_zombie_child(children[i]) &&
-		    is_orphan(children[i], pidfds, npidfds))
-			out[count++] = children[i];
+	if (is_orphan(head, p))
+		pass_orphans[count++] = head;
+	int nchildren = procscan_children(getpid(), pass_children, MAX_BATCH);
+	for (int i = 0; i < nchildren && count < MAX_BATCH; i++)
+		if (pass_children[i] != head && is_zombie_child(pass_children[i]) &&
+		    is_orphan(pass_children[i], p))
+			pass_orphans[count++] = pass_children[i];
 	return count;
 }
 
-/* Returns false when every exited child is the app's to wait for. */
+/*
+ * Every orphan exited now gets the grace at once, then all are reaped
+ * together. Returns false when every exited child is the app's to wait for.
+ */
 static bool reap_orphans(pid_t head)
 {
-	pid_t batch[MAX_BATCH], pidfds[MAX_PIDFDS];
-	int count = collect_orphans(head, batch, MAX_BATCH);
+	struct pass p;
+	pass_begin(&p);
+	int count = collect_orphans(head, &p);
 	if (count == 0)
 		return false;
 	/* Let the app wait for a child it made behind our back (raw clone). */
-	if (g_cfg.reap_grace_ms)
+	if (g_cfg.reap_grace_ms) {
 		sleep_ms(g_cfg.reap_grace_ms);
-	int npidfds = held_pidfds(pidfds, MAX_PIDFDS);
+		pass_begin(&p);
+	}
 	for (int i = 0; i < count; i++)
-		if (is_orphan(batch[i], pidfds, npidfds))
-			reap(batch[i]);
+		if (is_orphan(pass_orphans[i], &p))
+			reap(pass_orphans[i]);
 	return true;
 }
 
@@ -207,16 +241,10 @@ static void wait_for_app(long *backoff_ms)
 	*backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
 }
 
-static bool reap_head_at_once(pid_t head)
+static void park(void)
 {
-	if (g_cfg.reap_grace_ms != 0 || children_spawn_in_flight())
-		return false;
-	pid_t pidfds[MAX_PIDFDS];
-	int npidfds = held_pidfds(pidfds, MAX_PIDFDS);
-	if (!is_orphan(head, pidfds, npidfds))
-		return false;
-	reap(head);
-	return true;
+	for (;;)
+		sleep_until_woken(atomic_load(&wake_seq) + 1, -1);
 }
 
 static void *reaper_main(void *unused)
@@ -225,6 +253,9 @@ static void *reaper_main(void *unused)
 	(void)unused;
 	for (;;) {
 		pid_t head = 0;
+		/* The shutdown reaps everything itself; keep off its CPU. */
+		if (shutdown_started())
+			park();
 		switch (peek_children(&head)) {
 		case PEEK_NO_CHILD:
 			wait_for_first_child();
@@ -242,7 +273,7 @@ static void *reaper_main(void *unused)
 			sentinel_gone(head);
 			continue;
 		}
-		if (reap_head_at_once(head) || reap_orphans(head))
+		if (reap_heads_at_once(head) || reap_orphans(head))
 			backoff_ms = BACKOFF_MIN_MS;
 		else
 			wait_for_app(&backoff_ms);
