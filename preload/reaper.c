@@ -241,10 +241,12 @@ static void wait_for_app(long *backoff_ms)
 	*backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
 }
 
+/* Sleeps for good: nothing ever wakes this futex. */
 static void park(void)
 {
+	static int never;
 	for (;;)
-		sleep_until_woken(atomic_load(&wake_seq) + 1, -1);
+		syscall(SYS_futex, &never, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 }
 
 static void *reaper_main(void *unused)
