@@ -42,6 +42,7 @@ $(BUILD)/obj $(BUILD)/tests $(BUILD)/apps:
 include tests/tests.mk
 include demo/demo.mk
 include tests/bench/bench.mk
+include tests/fuzz/fuzz.mk
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include

@@ -4,10 +4,12 @@
  * their exit status, and forget them when the app has waited.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,4 +209,47 @@ EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options)
 	if (reaped)
 		note_waited(info->si_pid, info->si_code == CLD_EXITED ? 0 : SIGKILL);
 	return rc;
+}
+
+/*
+ * glibc's daemon() forks and exits through internal symbols, so PID 1
+ * calling it would skip both the child's tracking and the exit drain:
+ * the daemon it just started would be SIGKILLed by the kernel at once.
+ */
+static int detach_from_terminal(int nochdir, int noclose)
+{
+	struct stat st;
+	if (setsid() < 0)
+		return -1;
+	if (!nochdir && chdir("/") < 0)
+		return -1;
+	if (noclose)
+		return 0;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+EXPORT int daemon(int nochdir, int noclose)
+{
+	if (!real.daemon)
+		real_resolve();
+	if (!in_active_process())
+		return real.daemon(nochdir, noclose);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	return detach_from_terminal(nochdir, noclose);
 }

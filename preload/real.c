@@ -24,6 +24,7 @@ void real_resolve(void)
 	RESOLVE(pclose);
 	RESOLVE(exit);
 	RESOLVE(_exit);
+	RESOLVE(daemon);
 }
 
 int real_sigaction(int sig, const struct sigaction *act, struct sigaction *oact)

@@ -27,6 +27,7 @@ struct real_fns {
 	int (*pclose)(FILE *);
 	void (*exit)(int) __attribute__((noreturn));
 	void (*_exit)(int) __attribute__((noreturn));
+	int (*daemon)(int, int);
 };
 
 extern struct real_fns real;

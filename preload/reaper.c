@@ -119,15 +119,23 @@ static bool in_list(pid_t pid, const pid_t *list, int count)
 	return false;
 }
 
-/* An exited child nobody will wait for: not recorded, not being spawned. */
-static bool is_orphan(pid_t pid, const struct pass *p)
+/* Not recorded as the app's (or recorded for a pid since reused), no pidfd held. */
+static bool is_unowned(pid_t pid, const struct pass *p)
 {
-	if (children_spawn_in_flight() || in_list(pid, p->pidfds, p->npidfds))
+	if (in_list(pid, p->pidfds, p->npidfds))
 		return false;
 	if (!children_owns(pid, 0))
 		return true;
-	/* Recorded: still the app's, unless the pid was reused since. */
 	return !children_owns(pid, procscan_start_ticks(pid));
+}
+
+/*
+ * An exited child nobody will wait for. While a spawn is in flight, an
+ * unrecorded zombie may be its child, not yet recorded.
+ */
+static bool is_orphan(pid_t pid, const struct pass *p)
+{
+	return !children_spawn_in_flight() && is_unowned(pid, p);
 }
 
 static void reap(pid_t pid)
@@ -201,8 +209,12 @@ static bool reap_orphans(pid_t head)
 		sleep_ms(g_cfg.reap_grace_ms);
 		pass_begin(&p);
 	}
+	/*
+	 * These were zombies before any spawn now in flight began, so none can
+	 * be its child: only a recording or a pidfd since then can save them.
+	 */
 	for (int i = 0; i < count; i++)
-		if (is_orphan(pass_orphans[i], &p))
+		if (is_unowned(pass_orphans[i], &p))
 			reap(pass_orphans[i]);
 	return true;
 }

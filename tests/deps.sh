@@ -9,7 +9,7 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok
 want() { have_pkg "$1" || need+=("$1"); }
 
 for pkg in build-essential libcmocka-dev libunwind-dev util-linux python3 procps \
-	redis-server redis-tools nginx-light runc "$@"; do
+	redis-server redis-tools nginx-light runc valgrind "$@"; do
 	want "$pkg"
 done
 command -v clang >/dev/null || need+=(clang)

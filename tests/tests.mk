@@ -36,6 +36,7 @@ tests: $(BUILD)/libinitsafe.so $(CRASH_MOD) $(UNIT_BINS) $(INTEG_BINS) $(APP_BIN
 check: deps
 	$(MAKE) tests
 	$(MAKE) run-tests
+	BUILD=$(BUILD) tests/valgrind.sh
 
 run-tests:
 	BUILD=$(BUILD) tests/run.sh $(UNIT_BINS) $(INTEG_BINS)
