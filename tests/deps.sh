@@ -13,6 +13,7 @@ for pkg in build-essential libcmocka-dev libunwind-dev util-linux python3 procps
 	want "$pkg"
 done
 command -v clang >/dev/null || need+=(clang)
+want libclang-rt-14-dev   # libFuzzer and the sanitizer runtimes for clang
 
 [ ${#need[@]} -eq 0 ] && exit 0
 cmd="apt-get install -y --no-install-recommends ${need[*]}"
