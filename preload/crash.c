@@ -29,6 +29,7 @@
 #include "children.h"
 #include "crash.h"
 #include "crashmod/crash_module.h"
+#include "dispatch.h"
 #include "log.h"
 #include "real.h"
 #include "state.h"
@@ -248,23 +249,6 @@ static void report(int sig, siginfo_t *info, void *ucontext)
 	print_backtrace(ucontext);
 }
 
-static void die_by(int sig) __attribute__((noreturn));
-static void die_by(int sig)
-{
-	/* PID 1 cannot die of a signal it sends itself: exit as the shell reports it. */
-	if (!g_is_pid1) {
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigset_t only;
-		real_sigaction(sig, &dfl, NULL);
-		sigemptyset(&only);
-		sigaddset(&only, sig);
-		pthread_sigmask(SIG_UNBLOCK, &only, NULL);
-		raise(sig);
-	}
-	for (;;)
-		syscall(SYS_exit_group, 128 + sig);
-}
-
 /* async-signal context */
 void crash_on_signal(int sig, siginfo_t *info, void *ucontext)
 {
@@ -273,13 +257,13 @@ void crash_on_signal(int sig, siginfo_t *info, void *ucontext)
 	if (!fault && !self_abort) {
 		/* Sent by someone: PID 1's kernel drops it at SIG_DFL; others die. */
 		if (!g_is_pid1)
-			die_by(sig);
+			dispatch_die_of(sig);
 		return;
 	}
 	if (g_cfg.crash)
 		report(sig, info, ucontext);
 	if (self_abort)
-		die_by(sig);
+		dispatch_die_of(sig);
 	/* Back to the faulting instruction with SIG_DFL: the kernel forces it. */
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	real_sigaction(sig, &dfl, NULL);

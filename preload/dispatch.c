@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -21,8 +22,8 @@ static void call_app(const struct app_action *app, int sig, siginfo_t *info, voi
 		((plain_handler)app->handler)(sig);
 }
 
-/* The kernel's default action for sig, in a process initsafe does not manage. */
-static void default_in_kernel(int sig)
+/* The kernel's default action for sig, here and now. Async-signal-safe. */
+void dispatch_default_in_kernel(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t only;
@@ -43,7 +44,7 @@ static void deliver_inert(int sig, siginfo_t *info, void *uc, const struct app_a
 	if (app->handler == (uintptr_t)SIG_IGN)
 		return;
 	if (app->handler == (uintptr_t)SIG_DFL) {
-		default_in_kernel(sig);
+		dispatch_default_in_kernel(sig);
 		return;
 	}
 	if (app->flags & SA_RESETHAND) {
@@ -92,4 +93,17 @@ void dispatch_signal(int sig, siginfo_t *info, void *uc)
 		sigtable_reset_handler(sig, app.handler);
 	errno = saved_errno;
 	call_app(&app, sig, info, uc);
+}
+
+/*
+ * PID 1 cannot die of a signal it sends itself (the kernel drops it):
+ * it exits 128+sig, what Docker reports for a process killed by sig.
+ * Any other process dies of the signal for real.
+ */
+void dispatch_die_of(int sig)
+{
+	if (!g_is_pid1)
+		dispatch_default_in_kernel(sig);
+	for (;;)
+		syscall(SYS_exit_group, 128 + sig);
 }

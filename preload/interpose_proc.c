@@ -53,17 +53,25 @@ void proc_after_fork_in_child(void)
 	sigtable_restore_kernel();
 }
 
+/* fork runs the atfork handler (the child goes inert there); _Fork does not. */
+static pid_t tracked_fork(pid_t (*real_fork)(void), bool runs_atfork)
+{
+	if (!in_active_process())
+		return real_fork();
+	children_spawn_begin();
+	pid_t pid = real_fork();
+	if (pid != 0)
+		note_child(pid);
+	else if (!runs_atfork)
+		proc_after_fork_in_child();
+	return pid;
+}
+
 EXPORT pid_t fork(void)
 {
 	if (!real.fork)
 		real_resolve();
-	if (!in_active_process())
-		return real.fork();
-	children_spawn_begin();
-	pid_t pid = real.fork();
-	if (pid != 0)
-		note_child(pid);
-	return pid;
+	return tracked_fork(real.fork, true);
 }
 
 EXPORT pid_t __fork(void)
@@ -71,20 +79,11 @@ EXPORT pid_t __fork(void)
 	return fork();
 }
 
-/* _Fork runs no atfork handler: the child goes inert here. */
 EXPORT pid_t _Fork(void)
 {
 	if (!real._Fork)
 		real_resolve();
-	if (!in_active_process())
-		return real._Fork();
-	children_spawn_begin();
-	pid_t pid = real._Fork();
-	if (pid == 0)
-		proc_after_fork_in_child();
-	else
-		note_child(pid);
-	return pid;
+	return tracked_fork(real._Fork, false);
 }
 
 /* Called by vfork.S around the system call; the child shares our memory. */

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "log.h"
 #include "procscan.h"
 #include "real.h"
@@ -151,23 +152,6 @@ int shutdown_wait_then_kill(unsigned grace_ms)
 	return killed;
 }
 
-/* PID 1 cannot die of a signal it sends itself; Docker reports 128+sig either way. */
-static void exit_for_signal(int sig) __attribute__((noreturn));
-static void exit_for_signal(int sig)
-{
-	if (!g_is_pid1) {
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigset_t only;
-		real_sigaction(sig, &dfl, NULL);
-		sigemptyset(&only);
-		sigaddset(&only, sig);
-		pthread_sigmask(SIG_UNBLOCK, &only, NULL);
-		raise(sig);
-	}
-	for (;;)
-		syscall(SYS_exit_group, 128 + sig);
-}
-
 /* async-signal context */
 void shutdown_on_signal(int sig)
 {
@@ -177,13 +161,13 @@ void shutdown_on_signal(int sig)
 	int forward = g_cfg.rewrite[sig] ? g_cfg.rewrite[sig] : sig;
 	if (g_cfg.forward == FORWARD_NEVER) {
 		log_info("%s received; forwarding disabled, exiting", name_of(sig, name));
-		exit_for_signal(sig);
+		dispatch_die_of(sig);
 	}
 	log_info("%s received: sending %s to the other processes, grace %ums",
 		 name_of(sig, name), name_of(forward, fwd_name), g_cfg.grace_ms);
 	shutdown_signal_others(forward);
 	shutdown_wait_then_kill(g_cfg.grace_ms);
-	exit_for_signal(sig);
+	dispatch_die_of(sig);
 }
 
 void shutdown_drain(int exit_code)
