@@ -64,6 +64,19 @@ static void default_action(int sig, siginfo_t *info, void *uc)
 		shutdown_on_signal(sig);
 }
 
+/*
+ * An app handler that needs nothing more from initsafe: no SA_RESETHAND to
+ * emulate, nothing to forward. It runs the same in PID 1 and in a vfork
+ * child sharing PID 1's memory, so the getpid() that tells them apart (a
+ * system call per signal) is skipped. Waking the reaper is harmless there.
+ */
+static bool is_plain_handler(int sig, const struct app_action *app)
+{
+	bool forwards = g_cfg.forward == FORWARD_ALWAYS && sigbits_has(g_cfg.signals, sig);
+	return app->handler != (uintptr_t)SIG_DFL && app->handler != (uintptr_t)SIG_IGN &&
+	       !(app->flags & SA_RESETHAND) && !forwards;
+}
+
 /* async-signal context */
 void dispatch_signal(int sig, siginfo_t *info, void *uc)
 {
@@ -71,6 +84,13 @@ void dispatch_signal(int sig, siginfo_t *info, void *uc)
 	struct app_action app;
 
 	sigtable_read(sig, &app);
+	if (is_plain_handler(sig, &app)) {
+		if (sig == SIGCHLD)
+			reaper_wake();
+		errno = saved_errno;
+		call_app(&app, sig, info, uc);
+		return;
+	}
 	if (!in_active_process()) {
 		deliver_inert(sig, info, uc, &app);
 		errno = saved_errno;
