@@ -206,6 +206,8 @@ static bool reap_orphans(pid_t head)
 		return false;
 	/* Let the app wait for a child it made behind our back (raw clone). */
 	if (g_cfg.reap_grace_ms) {
+		log_debug("%d orphan(s), first %d: waiting the %ums grace", count,
+			  (int)pass_orphans[0], g_cfg.reap_grace_ms);
 		sleep_ms(g_cfg.reap_grace_ms);
 		pass_begin(&p);
 	}
@@ -213,9 +215,13 @@ static bool reap_orphans(pid_t head)
 	 * These were zombies before any spawn now in flight began, so none can
 	 * be its child: only a recording or a pidfd since then can save them.
 	 */
-	for (int i = 0; i < count; i++)
+	for (int i = 0; i < count; i++) {
 		if (is_unowned(pass_orphans[i], &p))
 			reap(pass_orphans[i]);
+		else
+			log_debug("%d was claimed during the grace: left to the app",
+				  (int)pass_orphans[i]);
+	}
 	return true;
 }
 
@@ -287,10 +293,13 @@ static void *reaper_main(void *unused)
 			sentinel_gone(head);
 			continue;
 		}
-		if (reap_heads_at_once(head) || reap_orphans(head))
+		if (reap_heads_at_once(head) || reap_orphans(head)) {
 			backoff_ms = BACKOFF_MIN_MS;
-		else
+		} else {
+			if (backoff_ms == BACKOFF_MIN_MS)
+				log_debug("%d exited and is the app's to wait for", (int)head);
 			wait_for_app(&backoff_ms);
+		}
 	}
 	return NULL;
 }
