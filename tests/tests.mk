@@ -25,7 +25,7 @@ $(BUILD)/tests/test_%: tests/integration/test_%.c tests/integration/harness.c te
 	$(CC) $(TEST_CFLAGS) -Itests/integration -o $@ $< tests/integration/harness.c \
 		tests/integration/check.c $(TEST_LIBS)
 
-$(BUILD)/apps/%: tests/apps/%.c | $(BUILD)/apps
+$(BUILD)/apps/%: tests/apps/%.c tests/apps/app_util.h | $(BUILD)/apps
 	$(CC) $(TEST_CFLAGS) -o $@ $< -lpthread
 
 $(BUILD)/apps/%: tests/apps/%.cc | $(BUILD)/apps

@@ -15,33 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app_util.h"
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static pid_t make_orphan(void)
-{
-	int ends[2], status;
-	pid_t grandchild = -1;
-	if (pipe(ends) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		pid_t gc = fork();
-		if (gc == 0)
-			_exit(0);
-		_exit(write(ends[1], &gc, sizeof gc) == (ssize_t)sizeof gc ? 0 : 1);
-	}
-	close(ends[1]);
-	if (read(ends[0], &grandchild, sizeof grandchild) != (ssize_t)sizeof grandchild)
-		grandchild = -1;
-	close(ends[0]);
-	if (pid > 0)
-		waitpid(pid, &status, 0);
-	return grandchild;
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app_util.h"
+
 static pid_t main_tid, reaper;
 static atomic_long handled, on_main, on_reaper, elsewhere;
 static volatile sig_atomic_t stop;
@@ -42,27 +44,6 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/* The reaper's tid (comm initsafe-reap), 0 when there is none. */
-static pid_t reaper_tid(void)
-{
-	DIR *dir = opendir("/proc/self/task");
-	struct dirent *entry;
-	pid_t found = 0;
-	while (dir && (entry = readdir(dir)) && !found) {
-		char path[300], comm[32] = "";
-		snprintf(path, sizeof path, "/proc/self/task/%s/comm", entry->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof comm, f) && strcmp(comm, "initsafe-reap\n") == 0)
-			found = (pid_t)atoi(entry->d_name);
-		fclose(f);
-	}
-	if (dir)
-		closedir(dir);
-	return found;
 }
 
 int main(void)
